@@ -1,0 +1,40 @@
+// Copyright (C) 2026 The locknix developers
+// SPDX-License-Identifier: LGPL-3.0-or-later
+
+// Early wake-ups for the blocking front end: inotify on the lock's directory reports the lock
+// file's removal on a local file system. Network file systems do not report remote changes, so
+// a waiter always polls as well; this only shortens the wait where it works.
+
+#ifndef LOCKNIX_SRC_DIR_WATCH_HPP
+#define LOCKNIX_SRC_DIR_WATCH_HPP
+
+#include <chrono>
+#include <string>
+
+namespace locknix::detail {
+
+class dir_watch {
+public:
+    /// Watches the directory of `lock_path` for the removal or renaming of its last component.
+    /// If inotify is unavailable, `wait_for` just sleeps.
+    explicit dir_watch(const std::string& lock_path);
+    ~dir_watch();
+
+    dir_watch(const dir_watch&) = delete;
+    dir_watch& operator=(const dir_watch&) = delete;
+
+    /// Waits for `duration` or until the lock file is removed, whichever comes first.
+    void wait_for(std::chrono::nanoseconds duration);
+
+    bool watching() const noexcept { return fd_ >= 0; }
+
+private:
+    bool drain_matches();
+
+    int fd_ = -1;
+    std::string name_;
+};
+
+} // namespace locknix::detail
+
+#endif

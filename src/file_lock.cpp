@@ -1,0 +1,263 @@
+// Copyright (C) 2026 The locknix developers
+// SPDX-License-Identifier: LGPL-3.0-or-later
+
+#include <locknix/file_lock.hpp>
+
+#include "dir_watch.hpp"
+#include "protocol.hpp"
+#include "wait_policy.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace locknix {
+
+using boost::system::error_code;
+
+struct file_lock::impl {
+    impl(std::string_view path, lock_options options, error_code& ec)
+        : core(path, std::move(options), ec), random(std::random_device{}()) {}
+
+    // Serialises the operations of the lock, including the keep-alive's refreshes.
+    mutable std::mutex mutex;
+    detail::protocol core;
+    std::mt19937_64 random;
+
+    // The keep-alive thread and what it waits on.
+    std::thread refresher;
+    std::mutex refresher_mutex;
+    std::condition_variable refresher_wake;
+    bool refresher_stop = false;
+
+    void stop_refresher();
+    void run_refresher(std::function<void(error_code)> on_lost);
+};
+
+void file_lock::impl::stop_refresher() {
+    {
+        std::lock_guard guard(refresher_mutex);
+        refresher_stop = true;
+    }
+    refresher_wake.notify_all();
+    if (!refresher.joinable())
+        return;
+    if (refresher.get_id() == std::this_thread::get_id()) {
+        // Called from the on_lost callback: the thread ends when the callback returns.
+        refresher.detach();
+        return;
+    }
+    refresher.join();
+}
+
+void file_lock::impl::run_refresher(std::function<void(error_code)> on_lost) {
+    const auto period = core.options().lifetime / 3;
+    const auto retry = std::max<std::chrono::nanoseconds>(core.options().min_poll, period / 10);
+    auto wait = period;
+    std::unique_lock stop_guard(refresher_mutex);
+    for (;;) {
+        if (refresher_wake.wait_for(stop_guard, wait, [this] { return refresher_stop; }))
+            return;
+        stop_guard.unlock();
+
+        error_code ec;
+        bool expired = false;
+        {
+            std::lock_guard guard(mutex);
+            core.refresh(ec);
+            expired = core.fs().wall_now() >= core.expiry();
+        }
+        // A passing fault is retried sooner, until the lock would expire unrefreshed.
+        const bool give_up = ec && (!detail::is_transient(ec) || expired);
+        if (give_up) {
+            if (on_lost)
+                on_lost(ec);
+            return;
+        }
+        wait = ec ? retry : period;
+        stop_guard.lock();
+    }
+}
+
+file_lock::file_lock(std::string_view path, lock_options options) {
+    error_code ec;
+    impl_ = std::make_unique<impl>(path, std::move(options), ec);
+    if (ec)
+        throw_error(ec, "prepare the lock");
+}
+
+file_lock::~file_lock() {
+    impl_->stop_refresher();
+    std::lock_guard guard(impl_->mutex);
+    impl_->core.close();
+}
+
+void file_lock::acquire_for(std::chrono::nanoseconds timeout, error_code& ec) {
+    ec.clear();
+    std::lock_guard guard(impl_->mutex);
+    auto& core = impl_->core;
+    auto& fs = core.fs();
+    const auto& o = core.options();
+
+    detail::wait_policy policy(o.min_poll, o.max_poll,
+                               detail::deadline_after(fs.steady_now(), timeout));
+    std::optional<detail::dir_watch> watch;
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    for (;;) {
+        const auto result = core.attempt(ec);
+        if (ec || result.outcome == detail::attempt_outcome::acquired) {
+            if (ec && ec != errc::already_locked)
+                core.abandon();
+            return;
+        }
+
+        const auto next =
+            policy.next(result, fs.steady_now(), fs.wall_now(), uniform(impl_->random));
+        if (next.what == detail::wait_decision::action::give_up) {
+            core.abandon();
+            ec = errc::timed_out;
+            return;
+        }
+        if (next.what == detail::wait_decision::action::attempt)
+            continue;
+
+        if (o.use_inotify && !watch) {
+            // The lock may have gone before the watch was in place: look once more first.
+            watch.emplace(core.lock_path());
+            continue;
+        }
+        const auto left = next.until - fs.steady_now();
+        if (watch)
+            watch->wait_for(left);
+        else
+            std::this_thread::sleep_for(left);
+    }
+}
+
+bool file_lock::try_acquire() {
+    error_code ec;
+    const bool acquired = try_acquire(ec);
+    if (ec && ec != errc::timed_out)
+        throw_error(ec, "acquire");
+    return acquired;
+}
+
+bool file_lock::try_acquire(error_code& ec) {
+    acquire_for(std::chrono::nanoseconds::zero(), ec);
+    if (ec == errc::timed_out) {
+        ec.clear();
+        return false;
+    }
+    return !ec;
+}
+
+void file_lock::release() {
+    error_code ec;
+    release(ec);
+    throw_on_error(ec, "release");
+}
+
+void file_lock::release(error_code& ec) {
+    ec.clear();
+    impl_->stop_refresher();
+    std::lock_guard guard(impl_->mutex);
+    impl_->core.release(ec);
+}
+
+void file_lock::refresh() {
+    error_code ec;
+    refresh(ec);
+    throw_on_error(ec, "refresh");
+}
+
+void file_lock::refresh(error_code& ec) {
+    ec.clear();
+    std::lock_guard guard(impl_->mutex);
+    impl_->core.refresh(ec);
+}
+
+void file_lock::keep_alive(std::function<void(error_code)> on_lost) {
+    error_code ec;
+    keep_alive(std::move(on_lost), ec);
+    throw_on_error(ec, "keep alive");
+}
+
+void file_lock::keep_alive(std::function<void(error_code)> on_lost, error_code& ec) {
+    ec.clear();
+    impl_->stop_refresher();
+    {
+        std::lock_guard guard(impl_->mutex);
+        if (!impl_->core.held()) {
+            ec = errc::not_locked;
+            return;
+        }
+    }
+    impl_->refresher_stop = false;
+    impl_->refresher = std::thread(
+        [this, on_lost = std::move(on_lost)]() mutable { impl_->run_refresher(on_lost); });
+}
+
+bool file_lock::is_held() const {
+    std::lock_guard guard(impl_->mutex);
+    error_code ec;
+    return impl_->core.verify_held(ec);
+}
+
+std::optional<holder_info> file_lock::holder() const {
+    error_code ec;
+    auto h = holder(ec);
+    throw_on_error(ec, "read the holder");
+    return h;
+}
+
+std::optional<holder_info> file_lock::holder(error_code& ec) const {
+    ec.clear();
+    std::lock_guard guard(impl_->mutex);
+    return impl_->core.holder(ec);
+}
+
+std::optional<std::chrono::system_clock::time_point> file_lock::expiration() const {
+    auto h = holder();
+    if (!h)
+        return std::nullopt;
+    return h->expiry;
+}
+
+lock_state file_lock::state() const {
+    error_code ec;
+    const auto s = state(ec);
+    throw_on_error(ec, "read the state");
+    return s;
+}
+
+lock_state file_lock::state(error_code& ec) const {
+    ec.clear();
+    std::lock_guard guard(impl_->mutex);
+    return impl_->core.state(ec);
+}
+
+const std::string& file_lock::path() const noexcept {
+    return impl_->core.lock_path();
+}
+
+const std::string& file_lock::claim_path() const noexcept {
+    return impl_->core.claim_path();
+}
+
+const lock_options& file_lock::options() const noexcept {
+    return impl_->core.options();
+}
+
+void file_lock::throw_error(error_code ec, const char* operation) const {
+    std::string what = "locknix: cannot ";
+    const auto& failure = impl_->core.failure();
+    if (failure.error == ec && !failure.operation.empty())
+        what += failure.operation + " " + failure.path;
+    else
+        what += std::string(operation) + " " + impl_->core.lock_path();
+    throw boost::system::system_error(ec, what);
+}
+
+} // namespace locknix

@@ -1,0 +1,583 @@
+// Copyright (C) 2026 The locknix developers
+// SPDX-License-Identifier: LGPL-3.0-or-later
+
+#include "protocol.hpp"
+
+#include "claim.hpp"
+
+#include <locknix/error.hpp>
+
+#include <cerrno>
+#include <climits>
+#include <fcntl.h>
+#include <random>
+
+namespace locknix::detail {
+namespace {
+
+using boost::system::error_code;
+using std::chrono::system_clock;
+
+error_code sys(int e) {
+    return {e, boost::system::system_category()};
+}
+
+bool is(const error_code& ec, int e) {
+    return ec.category() == boost::system::system_category() && ec.value() == e;
+}
+
+// The time a breaker allows a crashed breaker's mutex to stand before removing it.
+std::chrono::nanoseconds stale_breaker_age(const lock_options& o) {
+    return 2 * o.clock_slop + std::chrono::seconds(1);
+}
+
+std::string describe(const holder_info& h) {
+    return "host " + h.host + " pid " + std::to_string(h.pid);
+}
+
+} // namespace
+
+bool is_transient(const error_code& ec) noexcept {
+    return is(ec, EIO) || is(ec, ETIMEDOUT) || is(ec, ESTALE) || is(ec, EAGAIN);
+}
+
+protocol::protocol(std::string_view path, lock_options options, error_code& ec)
+    : options_(std::move(options)) {
+    fs_ = options_.fs ? options_.fs : posix_file_system();
+
+    if (options_.lifetime <= std::chrono::nanoseconds::zero() ||
+        options_.clock_slop < std::chrono::nanoseconds::zero() ||
+        options_.min_poll <= std::chrono::nanoseconds::zero() ||
+        options_.max_poll < options_.min_poll) {
+        fail(ec, errc::bad_option, "check the options of the lock", std::string(path));
+        return;
+    }
+
+    lock_path_ = absolute_lock_path(path, ec);
+    if (ec) {
+        fail(ec, ec, "use the lock path", std::string(path));
+        return;
+    }
+    breaker_mutex_path_ = lock_path_ + ".break";
+
+    host_ = fs_->host_name(ec);
+    if (ec) {
+        fail(ec, ec, "read the host name for", lock_path_);
+        return;
+    }
+    if (!is_usable_host_name(host_)) {
+        fail(ec, errc::bad_host_name, "use the host name '" + host_ + "' in a claim for",
+             lock_path_);
+        return;
+    }
+
+    pid_ = fs_->process_id();
+    new_claim_name();
+    const auto slash = claim_path_.rfind('/');
+    if (claim_path_.size() - slash - 1 + aside_suffix.size() > NAME_MAX) {
+        fail(ec, sys(ENAMETOOLONG), "name a claim (longer than NAME_MAX) for", lock_path_);
+    }
+}
+
+void protocol::new_claim_name() {
+    std::random_device device;
+    const std::uint64_t random =
+        ((static_cast<std::uint64_t>(device()) << 32) | device()) & INT64_MAX;
+    claim_path_ = make_claim_path(lock_path_, host_, pid_, random);
+    aside_path_ = claim_path_ + std::string(aside_suffix);
+    claim_exists_ = false;
+}
+
+void protocol::adopt_if_forked() {
+    const int pid = fs_->process_id();
+    if (pid == pid_)
+        return;
+    // A forked child: the claim and the lock are the parent's. Take a claim of our own and never
+    // touch the parent's files.
+    pid_ = pid;
+    held_ = false;
+    new_claim_name();
+}
+
+bool protocol::held() noexcept {
+    adopt_if_forked();
+    return held_;
+}
+
+void protocol::fail(error_code& ec, error_code error, std::string operation,
+                    const std::string& path) {
+    ec = error;
+    failure_ = {error, std::move(operation), path};
+}
+
+void protocol::log(log_level level, const std::string& message) const {
+    if (options_.log)
+        options_.log(level, message);
+}
+
+bool protocol::ensure_claim(error_code& ec) {
+    if (claim_exists_)
+        return true;
+
+    for (int tries = 0; tries < 3; ++tries) {
+        error_code e;
+        const int fd =
+            fs_->open(claim_path_, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666, e);
+        if (is(e, EEXIST)) {
+            // A lost reply of our own create, or a name taken by someone else: never reuse a
+            // file we did not make, take another name.
+            new_claim_name();
+            continue;
+        }
+        if (e) {
+            fail(ec, e, "create the claim file", claim_path_);
+            return false;
+        }
+
+        std::string_view rest = claim_path_;
+        while (!rest.empty() && !e) {
+            const std::size_t n = fs_->write(fd, rest.data(), rest.size(), e);
+            rest.remove_prefix(n);
+        }
+        error_code close_error;
+        fs_->close(fd, close_error);
+        if (!e)
+            e = close_error;
+        if (e) {
+            error_code ignored;
+            fs_->unlink(claim_path_, ignored);
+            fail(ec, e, "write the claim file", claim_path_);
+            return false;
+        }
+        claim_exists_ = true;
+        return true;
+    }
+    fail(ec, sys(EEXIST), "create the claim file", claim_path_);
+    return false;
+}
+
+attempt_result protocol::attempt(error_code& ec) {
+    adopt_if_forked();
+    if (held_) {
+        fail(ec, errc::already_locked, "acquire", lock_path_);
+        return {};
+    }
+
+    for (int recreated = 0;; ++recreated) {
+        if (!ensure_claim(ec)) {
+            if (is_transient(ec)) {
+                ec.clear();
+                return {attempt_outcome::retry, {}, {}};
+            }
+            return {};
+        }
+
+        // Stamp the expiry just before the link, so the lock is never born expired, however
+        // long the wait before this attempt was.
+        const auto expiry = fs_->wall_now() + options_.lifetime;
+        error_code e;
+        fs_->set_times(claim_path_, expiry, e);
+        if (is(e, ENOENT) && recreated == 0) {
+            claim_exists_ = false; // a breaker or a cleaner removed it
+            continue;
+        }
+        if (e) {
+            if (is_transient(e))
+                return {attempt_outcome::retry, {}, {}};
+            fail(ec, e, "stamp the expiry on the claim file", claim_path_);
+            return {};
+        }
+
+        fs_->link(claim_path_, lock_path_, e);
+        if (!e) {
+            held_ = true;
+            expiry_ = expiry;
+            refused_links_ = 0;
+            return {attempt_outcome::acquired, {}, {}};
+        }
+        if (is(e, ENOENT)) {
+            error_code se;
+            fs_->lstat(claim_path_, se);
+            if (is(se, ENOENT) && recreated == 0) {
+                claim_exists_ = false;
+                continue;
+            }
+            fail(ec, e, "link the claim to the lock (is the directory there?)", lock_path_);
+            return {};
+        }
+        auto result = after_failed_link(e, ec);
+        if (result.outcome == attempt_outcome::acquired) {
+            held_ = true;
+            expiry_ = expiry;
+        }
+        return result;
+    }
+}
+
+attempt_result protocol::after_failed_link(error_code link_error, error_code& ec) {
+    const bool ambiguous = is(link_error, EEXIST) || is(link_error, EPERM) || is(link_error, EIO) ||
+                           is(link_error, ETIMEDOUT) || is(link_error, ESTALE);
+    if (!ambiguous) {
+        fail(ec, link_error, "link the claim to the lock", lock_path_);
+        return {};
+    }
+
+    // The link may have been made although its reply was lost: then our claim has a second link.
+    error_code e;
+    const file_status claim = fs_->lstat(claim_path_, e);
+    if (!e && claim.link_count == 2) {
+        refused_links_ = 0;
+        return {attempt_outcome::acquired, {}, {}};
+    }
+    if (is(e, ENOENT)) {
+        claim_exists_ = false;
+        return {attempt_outcome::retry_now, {}, {}};
+    }
+    if (e) {
+        if (is_transient(e))
+            return {attempt_outcome::retry, {}, {}};
+        fail(ec, e, "check the claim file", claim_path_);
+        return {};
+    }
+
+    const lock_read lock = read_lock(lock_path_, e);
+    if (e) {
+        if (is_transient(e))
+            return {attempt_outcome::retry, {}, {}};
+        fail(ec, e, "read the lock file", lock_path_);
+        return {};
+    }
+    if (!lock.exists) {
+        // Released in between, or the link was refused for another reason. A file system that
+        // refuses every link with EPERM (no hard links) must not make us spin.
+        if (is(link_error, EPERM) && ++refused_links_ >= 3) {
+            fail(ec, link_error, "link the claim to the lock (hard links refused)", lock_path_);
+            return {};
+        }
+        return {attempt_outcome::retry_now, {}, {}};
+    }
+    refused_links_ = 0;
+    if (lock.foreign) {
+        fail(ec, errc::foreign_file, "read the lock file", lock_path_);
+        return {};
+    }
+    if (lock.content == claim_path_) // a file system without link counts, such as sshfs
+        return {attempt_outcome::acquired, {}, {}};
+
+    const auto fields = parse_claim(lock.content, lock_path_);
+    if (!fields) {
+        fail(ec, errc::foreign_file, "read the lock file", lock_path_);
+        return {};
+    }
+    const auto breakable_at = lock.status.mtime + options_.clock_slop;
+    attempt_result result{attempt_outcome::contended,
+                          to_holder(lock.content, *fields, lock.status.mtime), breakable_at};
+    if (fs_->wall_now() > breakable_at)
+        return break_expired(lock, ec);
+    return result;
+}
+
+attempt_result protocol::break_expired(const lock_read& judged, error_code& ec) {
+    // Breakers are serialised by a directory next to the lock (mkdir is atomic on NFS too), so
+    // one breaker's removal cannot land between another's check and rename.
+    error_code e;
+    fs_->mkdir(breaker_mutex_path_, e);
+    if (is(e, EEXIST)) {
+        error_code se;
+        const file_status mutex = fs_->lstat(breaker_mutex_path_, se);
+        if (!se && mutex.directory && fs_->wall_now() > mutex.mtime + stale_breaker_age(options_)) {
+            log(log_level::warning, "removing the stale breaker mutex " + breaker_mutex_path_);
+            fs_->rmdir(breaker_mutex_path_, se);
+            return {attempt_outcome::retry_now, {}, {}};
+        }
+        return {attempt_outcome::retry, {}, {}};
+    }
+    if (e) {
+        if (is_transient(e))
+            return {attempt_outcome::retry, {}, {}};
+        fail(ec, e, "create the breaker mutex to break an expired lock", breaker_mutex_path_);
+        return {};
+    }
+
+    auto result = break_under_mutex(judged, ec);
+
+    error_code re;
+    fs_->rmdir(breaker_mutex_path_, re);
+    if (re && !is(re, ENOENT))
+        log(log_level::warning,
+            "cannot remove the breaker mutex " + breaker_mutex_path_ + ": " + re.message());
+    return result;
+}
+
+attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& ec) {
+    const attempt_result again{attempt_outcome::retry_now, {}, {}};
+
+    // Check again, right before the rename: the same inode, content and expired mtime.
+    error_code e;
+    const lock_read now = read_lock(lock_path_, e);
+    if (e)
+        return is_transient(e) ? attempt_result{} : again;
+    if (!now.exists || now.foreign || now.content != judged.content ||
+        now.status.inode != judged.status.inode || now.status.mtime != judged.status.mtime ||
+        !(fs_->wall_now() > now.status.mtime + options_.clock_slop))
+        return again;
+
+    fs_->rename(lock_path_, aside_path_, e);
+    if (is(e, ENOENT))
+        return again;
+    if (e) {
+        if (is_transient(e))
+            return {};
+        fail(ec, e, "move the expired lock aside to break it (permissions or a sticky directory?)",
+             lock_path_);
+        return {};
+    }
+
+    // Whatever we moved aside is ours alone now. If it is not the lock we judged, a fresh lock
+    // took its place in between: put it back.
+    const lock_read moved = read_lock(aside_path_, e);
+    const bool same = !e && moved.exists && !moved.foreign && moved.content == judged.content &&
+                      moved.status.mtime == judged.status.mtime;
+    if (!same) {
+        error_code le;
+        fs_->link(aside_path_, lock_path_, le);
+        if (le)
+            log(log_level::warning, "could not put back a fresh lock moved aside at " +
+                                        aside_path_ + ": " + le.message());
+        fs_->unlink(aside_path_, le);
+        return again;
+    }
+
+    fs_->unlink(aside_path_, e);
+    const auto fields = parse_claim(judged.content, lock_path_);
+    if (fields) {
+        error_code ce;
+        fs_->unlink(judged.content, ce);
+        if (ce && !is(ce, ENOENT))
+            log(log_level::warning, "broke the lock but cannot remove the claim " + judged.content +
+                                        ": " + ce.message());
+        log(log_level::info, "broke the expired lock " + lock_path_ + " of " +
+                                 describe(to_holder(judged.content, *fields, {})));
+    }
+    return again;
+}
+
+void protocol::abandon() noexcept {
+    adopt_if_forked();
+    if (held_ || !claim_exists_)
+        return;
+    error_code ignored;
+    fs_->unlink(claim_path_, ignored);
+    claim_exists_ = false;
+}
+
+bool protocol::check_held(error_code& ec) {
+    error_code e;
+    const file_status claim = fs_->lstat(claim_path_, e);
+    if (is(e, ENOENT)) {
+        claim_exists_ = false;
+        return false;
+    }
+    if (e) {
+        fail(ec, e, "check the claim file", claim_path_);
+        return false;
+    }
+    if (claim.link_count >= 2)
+        return true;
+
+    const lock_read lock = read_lock(lock_path_, e);
+    if (e) {
+        fail(ec, e, "read the lock file", lock_path_);
+        return false;
+    }
+    return lock.exists && !lock.foreign && lock.content == claim_path_;
+}
+
+bool protocol::verify_held(error_code& ec) {
+    adopt_if_forked();
+    if (!held_)
+        return false;
+    return check_held(ec);
+}
+
+void protocol::release(error_code& ec) {
+    adopt_if_forked();
+    if (!held_) {
+        fail(ec, errc::not_locked, "release", lock_path_);
+        return;
+    }
+
+    error_code e;
+    if (!check_held(e)) {
+        if (e) {
+            ec = e;
+            return;
+        }
+        held_ = false;
+        fail(ec, errc::lock_lost, "release", lock_path_);
+        return;
+    }
+
+    if (fs_->wall_now() < expiry_) {
+        // Not expired on our clock, so no breaker may touch it: remove it directly.
+        fs_->unlink(lock_path_, e);
+    } else {
+        // Expired: a breaker may be at work. Take the breaker mutex so that we remove our own
+        // lock and nothing that replaced it.
+        fs_->mkdir(breaker_mutex_path_, e);
+        if (e) {
+            held_ = false;
+            fail(ec, errc::lock_lost, "release an expired lock being broken", lock_path_);
+            return;
+        }
+        if (check_held(e))
+            fs_->unlink(lock_path_, e);
+        else if (!e)
+            e = errc::lock_lost;
+        error_code ignored;
+        fs_->rmdir(breaker_mutex_path_, ignored);
+    }
+
+    if (is_transient(e)) {
+        // The unlink may have been done and its reply lost.
+        error_code se;
+        const file_status claim = fs_->lstat(claim_path_, se);
+        if (!se && claim.link_count == 1)
+            e.clear();
+    }
+    if (is(e, ENOENT))
+        e = errc::lock_lost;
+    if (e && e != errc::lock_lost) {
+        fail(ec, e, "remove the lock file", lock_path_);
+        return;
+    }
+    held_ = false;
+    if (e)
+        fail(ec, e, "release", lock_path_);
+}
+
+void protocol::refresh(error_code& ec) {
+    adopt_if_forked();
+    if (!held_) {
+        fail(ec, errc::not_locked, "refresh", lock_path_);
+        return;
+    }
+    error_code e;
+    if (!check_held(e)) {
+        if (e) {
+            ec = e;
+            return;
+        }
+        held_ = false;
+        fail(ec, errc::lock_lost, "refresh", lock_path_);
+        return;
+    }
+    const auto expiry = fs_->wall_now() + options_.lifetime;
+    fs_->set_times(claim_path_, expiry, e);
+    if (is(e, ENOENT)) {
+        held_ = false;
+        claim_exists_ = false;
+        fail(ec, errc::lock_lost, "refresh", lock_path_);
+        return;
+    }
+    if (e) {
+        fail(ec, e, "stamp the expiry on the claim file", claim_path_);
+        return;
+    }
+    expiry_ = expiry;
+}
+
+protocol::lock_read protocol::read_lock(const std::string& path, error_code& ec) {
+    lock_read r;
+    error_code e;
+    const int fd = fs_->open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0, e);
+    if (is(e, ENOENT))
+        return r;
+    r.exists = true;
+    if (is(e, ELOOP) || is(e, ENXIO)) { // a symbolic link, or a socket
+        r.foreign = true;
+        return r;
+    }
+    if (e) {
+        ec = e;
+        return r;
+    }
+
+    r.status = fs_->fstat(fd, e);
+    if (!e && (!r.status.regular || r.status.size > max_claim_size)) {
+        r.foreign = true;
+    } else if (!e) {
+        char buffer[max_claim_size + 1];
+        std::size_t n = 0;
+        for (;;) {
+            const std::size_t got = fs_->read(fd, buffer + n, sizeof buffer - n, e);
+            if (e || got == 0)
+                break;
+            n += got;
+            if (n == sizeof buffer)
+                break;
+        }
+        if (n > max_claim_size)
+            r.foreign = true;
+        else
+            r.content.assign(buffer, n);
+    }
+    error_code ignored;
+    fs_->close(fd, ignored);
+    if (e)
+        ec = e;
+    return r;
+}
+
+std::optional<holder_info> protocol::holder(error_code& ec) {
+    error_code e;
+    const lock_read lock = read_lock(lock_path_, e);
+    if (e) {
+        fail(ec, e, "read the lock file", lock_path_);
+        return std::nullopt;
+    }
+    if (!lock.exists)
+        return std::nullopt;
+    const auto fields = lock.foreign ? std::nullopt : parse_claim(lock.content, lock_path_);
+    if (!fields) {
+        fail(ec, errc::foreign_file, "read the lock file", lock_path_);
+        return std::nullopt;
+    }
+    return to_holder(lock.content, *fields, lock.status.mtime);
+}
+
+lock_state protocol::state(error_code& ec) {
+    adopt_if_forked();
+    error_code e;
+    const lock_read lock = read_lock(lock_path_, e);
+    if (e) {
+        fail(ec, e, "read the lock file", lock_path_);
+        return lock_state::unlocked;
+    }
+    if (!lock.exists)
+        return lock_state::unlocked;
+    if (lock.foreign || !parse_claim(lock.content, lock_path_))
+        return lock_state::not_a_lock;
+
+    const auto now = fs_->wall_now();
+    if (lock.content == claim_path_)
+        return now > lock.status.mtime ? lock_state::held_by_us_expired : lock_state::held_by_us;
+    return now > lock.status.mtime + options_.clock_slop ? lock_state::held_by_other_breakable
+                                                         : lock_state::held_by_other;
+}
+
+void protocol::close() noexcept {
+    if (fs_->process_id() != pid_)
+        return;
+    if (held_) {
+        error_code ignored;
+        release(ignored);
+    }
+    if (claim_exists_) {
+        error_code ignored;
+        fs_->unlink(claim_path_, ignored);
+        claim_exists_ = false;
+    }
+}
+
+} // namespace locknix::detail
