@@ -1,0 +1,163 @@
+#!/bin/bash
+# Tears down the network file system test bed made by testbed-up.sh, in dependency order:
+# client mounts -> client daemons -> servers -> namespaces -> links. It stops only the
+# processes recorded in $NETFS_STATE/pids, and then checks that no mount, namespace, link,
+# listener or recorded process is left; anything left is reported and the exit status is 1.
+# Safe to run when the bed is half made or already gone. Keeps $NETFS_LOG and $NETFS_BIN.
+#
+# Environment: NETFS_B / B (see env.sh); the host count is taken from what testbed-up recorded.
+# Exit status: 0 clean, 1 something is left, 77 the machine cannot host a bed at all.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=env.sh
+. "$here/env.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+FUSE_KINDS="gluster sshfs sshfs-cached faultfs"
+
+# Unmounts every FUSE mount of host I; lazily when something on the host still uses it.
+unmount_host() { # I
+    local i=$1 fs
+    [ -e "$NETFS_NSDIR/h$i.mnt" ] || return 0
+    for fs in $NETFS_FILESYSTEMS; do
+        # shellcheck disable=SC2016 # the inner shell expands its arguments
+        /usr/bin/nsenter --mount="$NETFS_NSDIR/h$i.mnt" /bin/sh -c '
+            mountpoint -q "$1" || exit 0
+            umount "$1" 2>/dev/null && exit 0
+            echo "[netfs] $1 on host$2 is busy; detaching it lazily" >&2
+            umount -l "$1"' sh "$NETFS_MNT/$fs" "$i"
+    done
+}
+
+# Processes (other than ours, which are stopped already) still in host I's network namespace.
+strays_in_host() { # I
+    local ns=/run/netns/$NETFS_NETNS_PREFIX$1 ino p
+    [ -e "$ns" ] || return 0
+    ino=$(stat -L -c %i "$ns") || return 0
+    for p in /proc/[0-9]*; do
+        [ "$(stat -L -c %i "$p/ns/net" 2>/dev/null)" = "$ino" ] || continue
+        echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
+    done
+}
+
+remove_host() { # I
+    local i=$1 ns=$NETFS_NETNS_PREFIX$1 f
+    for f in "$NETFS_NSDIR/h$i.mnt" "$NETFS_NSDIR/h$i.uts"; do
+        [ -e "$f" ] || continue
+        mountpoint -q "$f" && umount "$f"
+        rm -f "$f"
+    done
+    if [ -e "/run/netns/$ns" ]; then
+        ip netns del "$ns"
+    fi
+    if ip link show "$NETFS_VETH_PREFIX$i" >/dev/null 2>&1; then
+        ip link del "$NETFS_VETH_PREFIX$i"
+    fi
+}
+
+pid_gone() { # PID
+    ! kill -0 "$1" 2>/dev/null || [ "$(netfs_proc_field "$1" 3)" = Z ]
+}
+
+# Prints what is left of the bed, one thing a line; prints nothing when it is all gone.
+leftovers() {
+    local name pid i p
+    for name in $(netfs_recorded_names); do
+        pid=$(netfs_live_pid "$name") && echo "process $name (pid $pid)"
+    done
+    findmnt -rn -o TARGET | grep -F "$NETFS_B/" | sed 's/^/mount /'
+    ip netns list 2>/dev/null | grep "^${NETFS_NETNS_PREFIX}[0-9]" | sed 's/^/netns /'
+    ip -o link show 2>/dev/null | grep -oE "(${NETFS_VETH_PREFIX}[0-9]+|$NETFS_BRIDGE)[@:]" |
+        tr -d '@:' | sed 's/^/link /'
+    ss -Hltn "src $NETFS_SERVER_IP" 2>/dev/null | sed 's/^/listener /'
+    if [ -r "$NETFS_STATE/created-paths" ]; then
+        while IFS= read -r p; do
+            case $p in /var/run/gluster | /run/gluster) continue ;; esac
+            [ -e "$p" ] && echo "file $p"
+        done <"$NETFS_STATE/created-paths"
+    fi
+    for i in $(netfs_existing_hosts); do
+        strays_in_host "$i" | sed "s/^/process on host$i: /"
+    done
+    return 0
+}
+
+main() {
+    local t0 hosts i name fs pid
+    t0=$(netfs_now_ms)
+    netfs_require_fuse
+    command -v ip >/dev/null || netfs_skip "'ip' (iproute2) is not installed"
+
+    hosts=$(netfs_existing_hosts)
+    if ! [ -e "$NETFS_STATE" ] && [ -z "$hosts" ] &&
+        ! ip link show "$NETFS_BRIDGE" >/dev/null 2>&1; then
+        netfs_say "no test bed at $NETFS_B"
+        return 0
+    fi
+
+    # 1. Clients: unmount everywhere at once, then wait for the daemons to leave by themselves.
+    for i in $hosts; do unmount_host "$i"; done
+    for i in $hosts; do
+        for fs in $FUSE_KINDS; do
+            netfs_stop "$fs-h$i" 10
+        done
+    done
+    for name in $(netfs_recorded_names); do
+        case $name in ssh-h*) netfs_stop "$name" 5 ;; esac # sshfs's ssh, gone with sshfs
+    done
+
+    # 2. Servers. The volume state lives in $NETFS_B, so the brick and glusterd are just stopped.
+    local sshd_children=""
+    if pid=$(netfs_live_pid sshd); then
+        sshd_children=$(pgrep -P "$pid" || true)
+    fi
+    netfs_stop gluster-brick
+    netfs_stop glusterd
+    netfs_stop sshd
+    # Per-connection sshd processes leave with their clients; stop any that lingers.
+    for pid in $sshd_children; do
+        netfs_wait_until 5 pid_gone "$pid" || kill -TERM "$pid" 2>/dev/null || true
+    done
+
+    # Any other recorded process (none are expected).
+    for name in $(netfs_recorded_names); do netfs_stop "$name"; done
+
+    # 3. Namespaces and links.
+    for i in $hosts; do
+        strays_in_host "$i" | sed "s/^/[netfs] WARNING: not ours, still on host$i: /" >&2
+        remove_host "$i"
+    done
+    if ip link show "$NETFS_BRIDGE" >/dev/null 2>&1; then
+        ip link del "$NETFS_BRIDGE"
+    fi
+    if mountpoint -q "$NETFS_NSDIR"; then
+        umount "$NETFS_NSDIR"
+    fi
+
+    # 4. What glusterd made outside $NETFS_B (recorded by testbed-up.sh when it did not exist).
+    if [ -r "$NETFS_STATE/created-paths" ]; then
+        tac "$NETFS_STATE/created-paths" | while IFS= read -r p; do
+            if [ -d "$p" ] && ! [ -L "$p" ]; then
+                case $p in /var/run/gluster | /run/gluster) rmdir "$p" 2>/dev/null ;; *) rm -rf "$p" ;; esac
+            else
+                rm -f "$p"
+            fi
+        done
+    fi
+
+    # 5. Files: everything but the logs and the faultfs binary, unless something is still mounted.
+    local left
+    left=$(leftovers)
+    if [ -z "$left" ]; then
+        find "$NETFS_B" -mindepth 1 -maxdepth 1 ! -name log ! -name bin -exec rm -rf {} +
+        netfs_say "test bed down in $(($(netfs_now_ms) - t0)) ms; nothing left"
+        return 0
+    fi
+    netfs_say "test bed down, but these are left:"
+    printf '%s\n' "$left" | sed 's/^/[netfs]   /' >&2
+    return 1
+}
+
+main "$@"
