@@ -276,13 +276,22 @@ static int serve_mode(const struct bench_peer* peer, void* self, const struct ar
     return 0;
 }
 
+/* Sleeps until the CLOCK_MONOTONIC instant start_ns, so that every contender starts at once. */
+static void sleep_until(int64_t start_ns) {
+    struct timespec until = {.tv_sec = start_ns / 1000000000, .tv_nsec = start_ns % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+    }
+}
+
 static int contend_mode(const struct bench_peer* peer, void* self, const struct arguments* args) {
     char line[64];
+    long long start_at = 0;
     say("ready");
-    if (fgets(line, sizeof line, stdin) == NULL || strcmp(line, "go\n") != 0) {
-        fprintf(stderr, "%s: expected \"go\" on stdin\n", driver_name);
+    if (fgets(line, sizeof line, stdin) == NULL || sscanf(line, "go %lld", &start_at) != 1) {
+        fprintf(stderr, "%s: expected \"go START_NS\" on stdin\n", driver_name);
         return -1;
     }
+    sleep_until((int64_t)start_at);
 
     int64_t cpu_start = bench_cpu_ns();
     int64_t start = bench_now_ns();

@@ -18,8 +18,8 @@
  *         release -> "released T0 T0_END" (T0 just before the release call, T0_END after it)
  *         quit    -> exits 0
  *   --contend M
- *       Prints "ready", waits for a line "go", runs M cycles, then prints
- *       "done T_START T_END CPU_NS".
+ *       Prints "ready", waits for a line "go T", sleeps until the instant T, runs M cycles, then
+ *       prints "done T_START T_END CPU_NS".
  *
  * All times are CLOCK_MONOTONIC nanoseconds, which are comparable between processes. On any
  * failure the driver prints the operation, the path and the errno text on stderr and exits 1.

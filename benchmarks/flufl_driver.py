@@ -106,8 +106,10 @@ def serve_mode(driver):
 
 def contend_mode(driver, cycles):
     say("ready")
-    if sys.stdin.readline() != "go\n":
-        fail("expected", "go on stdin", "something else")
+    words = sys.stdin.readline().split()
+    if len(words) != 2 or words[0] != "go" or not words[1].isdigit():
+        fail("expected", "go START_NS on stdin, got", " ".join(words))
+    time.sleep(max(0, int(words[1]) - now_ns()) / 1e9)
     cpu_start = cpu_ns()
     start = now_ns()
     driver.cycles(cycles, None)
