@@ -8,12 +8,28 @@
 #ifndef LOCKNIX_TESTS_PROCESS_SUPPORT_HPP
 #define LOCKNIX_TESTS_PROCESS_SUPPORT_HPP
 
+#include <locknix/error.hpp>
+#include <locknix/lock_state.hpp>
+
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
 #include <vector>
+
+namespace locknix {
+
+// Lets Boost.Test print the library's enumerations in failed checks.
+inline std::ostream& boost_test_print_type(std::ostream& os, lock_state state) {
+    return os << to_string(state);
+}
+inline std::ostream& boost_test_print_type(std::ostream& os, errc e) {
+    return os << make_error_code(e).message();
+}
+
+} // namespace locknix
 
 namespace locknix::test {
 
