@@ -129,6 +129,12 @@ struct file_identity {
 };
 file_identity identify(const std::string& path);
 
+inline std::ostream& boost_test_print_type(std::ostream& os, const file_identity& f) {
+    return os << "{inode " << f.inode << ", links " << f.links << ", mtime " << f.mtime_sec << "."
+              << f.mtime_nsec << ", mode " << std::oct << f.mode << std::dec << ", uid " << f.uid
+              << "}";
+}
+
 /// The worker program built next to the tests.
 std::string worker_path();
 
