@@ -1,0 +1,58 @@
+// Copyright (C) 2026 The locknix developers
+// SPDX-License-Identifier: LGPL-3.0-or-later
+
+// Signals of `locknix run`, turned into bytes on a pipe (the self-pipe trick): the handler only
+// writes, and the main loop polls the pipe next to its other work.
+
+#ifndef LOCKNIX_CLI_SIGNAL_PIPE_HPP
+#define LOCKNIX_CLI_SIGNAL_PIPE_HPP
+
+#include <optional>
+#include <signal.h>
+#include <string>
+
+namespace locknix::cli {
+
+/// One signal that arrived.
+struct received_signal {
+    int number = 0;
+    /// Sent by the terminal to its whole foreground process group (Ctrl-C, hang-up), so COMMAND,
+    /// which shares that group, got it too.
+    bool from_terminal = false;
+};
+
+/// Catches SIGINT, SIGTERM, SIGHUP and SIGCHLD for the life of the object, and makes SIGPIPE
+/// harmless (a closed stderr must not kill the process that holds a lock). A signal that was
+/// ignored when the tool started stays ignored, for the tool and for COMMAND, as `nohup`
+/// expects. One object per process.
+class signal_pipe {
+public:
+    signal_pipe();
+    ~signal_pipe();
+
+    signal_pipe(const signal_pipe&) = delete;
+    signal_pipe& operator=(const signal_pipe&) = delete;
+
+    /// Readable when a signal has arrived.
+    int fd() const noexcept { return read_fd_; }
+
+    /// The next signal that arrived, if any; never blocks.
+    std::optional<received_signal> next();
+
+    /// The signals whose arrival ends a wait or is passed on to COMMAND.
+    static constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+private:
+    int read_fd_ = -1;
+    int write_fd_ = -1;
+    // The dispositions found at start, restored on destruction: SIGINT, SIGTERM, SIGHUP, SIGCHLD,
+    // SIGPIPE.
+    struct sigaction saved_[5] = {};
+};
+
+/// "SIGINT", "SIGTERM", "SIGHUP", ... or "signal N".
+std::string signal_name(int number);
+
+} // namespace locknix::cli
+
+#endif
