@@ -272,8 +272,9 @@ void run_until_done(asio::io_context& io, const progress& state) {
         if (io.stopped())
             io.restart();
         if (io.run_one() == 0 && (state.finished < state.waiters || !state.measured)) {
-            std::fprintf(stderr, "async_scale: io_context ran out of work with %llu of %llu"
-                                 " waiters finished\n",
+            std::fprintf(stderr,
+                         "async_scale: io_context ran out of work with %llu of %llu"
+                         " waiters finished\n",
                          static_cast<unsigned long long>(state.finished),
                          static_cast<unsigned long long>(state.waiters));
             std::exit(1);

@@ -57,7 +57,7 @@ PROFILES = {
         "hold_ms": (5.0, 50.0),
         "contend_runs": 3,
         "contend": (4, 500),
-        "contend_slow": (4, 20),
+        "contend_slow": (4, 50),
         "strace_cycles": 1000,
         "scale_waiters": [10000, 100000],
         "scale_settle_ms": 3000,
@@ -540,7 +540,7 @@ def syscall_scenario(peers, fs, profile, log):
         per_cycle = {}
         for name in set(base) | set(full):
             value = (full.get(name, 0) - base.get(name, 0)) / cycles
-            if abs(value) >= 0.005:
+            if abs(value) >= 0.02:
                 per_cycle[name] = round(value, 2)
         total = round(sum(per_cycle.values()), 2)
         log(f"syscalls {fs['label']}: {peer.label}: {total} per cycle {per_cycle}")

@@ -1,13 +1,13 @@
 /* liblockfile, Debian's C dotlock library.
  *
- *   default             acquire: lockfile_create(path, retries, 0); release: lockfile_remove(path).
- *                       Between tries the library sleeps 5 s, then 10 s, ... up to 60 s; liblockfile
- *                       1.17 exports no way to shorten that (lockfile_create2 is not in the .so).
- *   --opt interval=S    acquire: runs `dotlockfile -l -r RETRIES -i S PATH`, the command-line tool
- *                       of the same package, whose -i sets a fixed pause of S seconds between
- *                       tries (0 means no pause at all: it spins). release: lockfile_remove(path).
- *   --opt retries=N     how many tries after the first (default 0: one try, as in the
- *                       uncontended cycle); the timeout is not used, liblockfile has none.
+ *   default            acquire: lockfile_create(path, retries, 0); release: lockfile_remove(path).
+ *                      Between tries the library sleeps 5 s, then 10 s, ... up to 60 s; 1.17
+ *                      exports no way to shorten that (lockfile_create2 is not in the .so).
+ *   --opt interval=S   acquire: runs `dotlockfile -l -r RETRIES -i S PATH`, the command-line tool
+ *                      of the same package, whose -i sets a fixed pause of S seconds between tries
+ *                      (0 means no pause at all: it spins). release: lockfile_remove(path).
+ *   --opt retries=N    how many tries after the first (default 0: one try, as in the uncontended
+ *                      cycle); the timeout is not used, liblockfile has none.
  */
 #define _GNU_SOURCE
 #include "bench_driver.h"
@@ -89,14 +89,15 @@ static int acquire_with_library(struct liblockfile_lock* self) {
 }
 
 static int acquire_with_tool(struct liblockfile_lock* self) {
-    char* argv[] = {(char*)self->dotlockfile,
-                    "-l",
-                    "-r",
-                    self->retries_text,
-                    "-i",
-                    (char*)self->interval,
-                    (char*)self->lock_path,
-                    NULL};
+    char* argv[8];
+    argv[0] = (char*)self->dotlockfile;
+    argv[1] = "-l";
+    argv[2] = "-r";
+    argv[3] = self->retries_text;
+    argv[4] = "-i";
+    argv[5] = (char*)self->interval;
+    argv[6] = (char*)self->lock_path;
+    argv[7] = NULL;
     pid_t child = 0;
     int error = posix_spawnp(&child, self->dotlockfile, NULL, NULL, argv, environ);
     if (error != 0) {

@@ -99,7 +99,8 @@ void* open_lock(const char* lock_path, const bench_option* options, int count) {
 
 int acquire_lock(void* opaque, std::int64_t timeout_ms) {
     auto& self = *static_cast<async_lock*>(opaque);
-    return run_to_end(self, "acquire", acquire_once(self.lock, std::chrono::milliseconds{timeout_ms}));
+    return run_to_end(self, "acquire",
+                      acquire_once(self.lock, std::chrono::milliseconds{timeout_ms}));
 }
 
 int release_lock(void* opaque) {
