@@ -52,7 +52,8 @@ const asio::any_io_executor& lock_service::strand(const asio::any_io_executor& e
 }
 
 void lock_service::shutdown() {
-    pool_.stop();
+    // Let the system calls already handed to the pool finish: among them are the releases of
+    // destroyed locks.
     pool_.join();
     for (auto& [path, entry] : entries_) {
         for (auto& op : entry.queue)
@@ -426,28 +427,27 @@ void lock_service::set_keep_alive(std::shared_ptr<async_lock_impl> lock, bool on
 }
 
 void lock_service::close(std::shared_ptr<async_lock_impl> lock) {
-    asio::post(*strand_, [this, lock = std::move(lock)]() mutable {
-        lock->closing = true;
-        lock->keep_alive = false;
-        if (lock->pending)
-            cancel(lock->pending);
-        for (auto& w : lock->lost_waiters)
-            complete(std::move(w), asio::error::operation_aborted);
-        lock->lost_waiters.clear();
-        if (lock->refresher)
-            lock->refresher->cancel();
-        // Release and remove the claim on the pool, then hand the lock on.
-        offload(
-            *lock,
-            [lock] {
-                std::lock_guard guard(lock->core_mutex);
-                lock->core.close();
-                return 0;
-            },
-            [this, lock](int) {
-                if (lock->held)
-                    on_released(*lock, {});
-            });
+    // Release the lock and remove the claim on the pool at once, whether or not the event loop
+    // still runs; then settle the registry on the strand and hand the lock on.
+    auto back = asio::prefer(*strand_, asio::execution::outstanding_work.tracked);
+    asio::post(pool_, [this, lock = std::move(lock), back = std::move(back)]() mutable {
+        {
+            std::lock_guard guard(lock->core_mutex);
+            lock->core.close();
+        }
+        asio::post(back, [this, lock = std::move(lock)] {
+            lock->closing = true;
+            lock->keep_alive = false;
+            if (lock->pending)
+                cancel(lock->pending);
+            for (auto& w : lock->lost_waiters)
+                complete(std::move(w), asio::error::operation_aborted);
+            lock->lost_waiters.clear();
+            if (lock->refresher)
+                lock->refresher->cancel();
+            if (lock->held)
+                on_released(*lock, {});
+        });
     });
 }
 
