@@ -5,6 +5,18 @@ netfs_say() {
     printf '[netfs] %s\n' "$*" >&2
 }
 
+# netfs_phase NAME: notes the time a phase ended in $NETFS_LOG/phases (and on stderr with
+# NETFS_VERBOSE=1), to see where setup and teardown time goes.
+netfs_phase() {
+    local now line
+    now=$(netfs_now_ms)
+    line="${0##*/} ${1}: $((now - ${netfs_phase_ms:-$now})) ms"
+    netfs_phase_ms=$now
+    if [ -d "$NETFS_LOG" ]; then echo "$line" >>"$NETFS_LOG/phases"; fi
+    if [ "${NETFS_VERBOSE:-0}" = 1 ]; then netfs_say "$line"; fi
+    return 0
+}
+
 netfs_die() {
     netfs_say "ERROR: $*"
     exit 1

@@ -52,9 +52,8 @@ remove_host() { # I
     if [ -e "/run/netns/$ns" ]; then
         ip netns del "$ns"
     fi
-    if ip link show "$NETFS_VETH_PREFIX$i" >/dev/null 2>&1; then
-        ip link del "$NETFS_VETH_PREFIX$i"
-    fi
+    # Deleting the namespace deletes its veth pair, a moment later.
+    ip link del "$NETFS_VETH_PREFIX$i" 2>/dev/null || true
 }
 
 pid_gone() { # PID
@@ -63,7 +62,7 @@ pid_gone() { # PID
 
 # Prints what is left of the bed, one thing a line; prints nothing when it is all gone.
 leftovers() {
-    local name pid i p
+    local name pid i
     for name in $(netfs_recorded_names); do
         pid=$(netfs_live_pid "$name") && echo "process $name (pid $pid)"
     done
@@ -72,12 +71,6 @@ leftovers() {
     ip -o link show 2>/dev/null | grep -oE "(${NETFS_VETH_PREFIX}[0-9]+|$NETFS_BRIDGE)[@:]" |
         tr -d '@:' | sed 's/^/link /'
     ss -Hltn "src $NETFS_SERVER_IP" 2>/dev/null | sed 's/^/listener /'
-    if [ -r "$NETFS_STATE/created-paths" ]; then
-        while IFS= read -r p; do
-            case $p in /var/run/gluster | /run/gluster) continue ;; esac
-            [ -e "$p" ] && echo "file $p"
-        done <"$NETFS_STATE/created-paths"
-    fi
     for i in $(netfs_existing_hosts); do
         strays_in_host "$i" | sed "s/^/process on host$i: /"
     done
@@ -98,7 +91,9 @@ main() {
     fi
 
     # 1. Clients: unmount everywhere at once, then wait for the daemons to leave by themselves.
+    netfs_phase start
     for i in $hosts; do unmount_host "$i"; done
+    netfs_phase unmount
     for i in $hosts; do
         for fs in $FUSE_KINDS; do
             netfs_stop "$fs-h$i" 10
@@ -107,6 +102,8 @@ main() {
     for name in $(netfs_recorded_names); do
         case $name in ssh-h*) netfs_stop "$name" 5 ;; esac # sshfs's ssh, gone with sshfs
     done
+
+    netfs_phase "wait for clients"
 
     # 2. Servers. The volume state lives in $NETFS_B, so the brick and glusterd are just stopped.
     local sshd_children=""
@@ -124,6 +121,8 @@ main() {
     # Any other recorded process (none are expected).
     for name in $(netfs_recorded_names); do netfs_stop "$name"; done
 
+    netfs_phase "stop servers"
+
     # 3. Namespaces and links.
     for i in $hosts; do
         strays_in_host "$i" | sed "s/^/[netfs] WARNING: not ours, still on host$i: /" >&2
@@ -136,18 +135,9 @@ main() {
         umount "$NETFS_NSDIR"
     fi
 
-    # 4. What glusterd made outside $NETFS_B (recorded by testbed-up.sh when it did not exist).
-    if [ -r "$NETFS_STATE/created-paths" ]; then
-        tac "$NETFS_STATE/created-paths" | while IFS= read -r p; do
-            if [ -d "$p" ] && ! [ -L "$p" ]; then
-                case $p in /var/run/gluster | /run/gluster) rmdir "$p" 2>/dev/null ;; *) rm -rf "$p" ;; esac
-            else
-                rm -f "$p"
-            fi
-        done
-    fi
+    netfs_phase "remove hosts"
 
-    # 5. Files: everything but the logs and the faultfs binary, unless something is still mounted.
+    # 4. Files: everything but the logs and the faultfs binary, unless something is still mounted.
     local left
     left=$(leftovers)
     if [ -z "$left" ]; then

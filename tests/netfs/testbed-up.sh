@@ -30,10 +30,11 @@ PACKAGES=(iproute2 util-linux procps openssh-server openssh-client sshfs fuse3 l
     pkg-config gcc libc6-dev glusterfs-server glusterfs-client python3)
 
 install_packages() {
-    local missing=() p
+    local missing=() installed p
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+        awk '$2 == "installed" { print $1 }')
     for p in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
-            missing+=("$p")
+        grep -qx "$p" <<<"$installed" || missing+=("$p")
     done
     [ ${#missing[@]} -gt 0 ] || return 0
 
@@ -161,17 +162,20 @@ EOF
     start_daemon sshd /usr/sbin/sshd -D -e -f "$d/sshd_config"
 }
 
-# glusterd and the brick create these whatever their configuration says; the ones that did not
-# exist before are listed in $NETFS_STATE/created-paths for testbed-down.sh to remove.
-GLUSTER_GLOBAL_PATHS=(/var/run/gluster /var/run/gluster/snaps /var/lib/glusterd/geo-replication
-    /var/lib/glusterd/ss_brick)
-
+# glusterd runs in a mount namespace of its own, with an empty /run and its own
+# /var/lib/glusterd: it and the brick write there whatever their configuration says, and that
+# way nothing of theirs lands outside $NETFS_B. gsyncd is replaced there by a stub: glusterd
+# runs it about twenty times at start (Python, 0.1-0.5 s each) only to configure
+# geo-replication, which the bed does not use.
 start_glusterd() {
-    local g=$NETFS_B/gluster p
-    for p in "${GLUSTER_GLOBAL_PATHS[@]}"; do
-        [ -e "$p" ] || echo "$p" >>"$NETFS_STATE/created-paths"
-    done
-    mkdir -p "$g/wd" "$g/run" "$NETFS_LOG/gluster" "$NETFS_GLUSTER_BRICK"
+    local g=$NETFS_B/gluster gsyncd
+    mkdir -p "$g/wd" "$g/run" "$g/varlib" "$NETFS_LOG/gluster" "$NETFS_GLUSTER_BRICK"
+    gsyncd=$(find /usr/lib /usr/libexec -path '*/glusterfs/gsyncd' -type f -print -quit \
+        2>/dev/null || true)
+    # shellcheck disable=SC2016 # a script
+    printf '#!/bin/sh\n[ "$1" != --version ] || echo "gsyncd.py stub of the netfs test bed"\n' \
+        >"$g/gsyncd-stub"
+    chmod 755 "$g/gsyncd-stub"
     cat >"$g/glusterd.vol" <<EOF
 volume management
     type mgmt/glusterd
@@ -188,12 +192,20 @@ volume management
     option max-port 49251
 end-volume
 EOF
-    start_daemon glusterd /usr/sbin/glusterd -N -f "$g/glusterd.vol" \
-        -l "$NETFS_LOG/gluster/glusterd.log"
+    # shellcheck disable=SC2016 # the inner shell expands its arguments
+    start_daemon glusterd /usr/bin/unshare --mount --propagation private /bin/sh -ec '
+        mount -t tmpfs -o mode=755 netfs-run /run
+        mount --bind "$1" /var/lib/glusterd
+        if [ -n "$2" ]; then mount --bind "$5" "$2"; fi
+        exec /usr/sbin/glusterd -N -f "$3" -l "$4"' \
+        sh "$g/varlib" "$gsyncd" "$g/glusterd.vol" "$NETFS_LOG/gluster/glusterd.log" \
+        "$g/gsyncd-stub"
 }
 
+# The gluster command, in glusterd's mount namespace (it too writes to /var/lib/glusterd).
 gluster_cli() {
-    /usr/sbin/gluster --mode=script --glusterd-sock="$NETFS_B/gluster/run/glusterd.socket" \
+    /usr/bin/nsenter --mount --target "$(netfs_live_pid glusterd)" \
+        /usr/sbin/gluster --mode=script --glusterd-sock="$NETFS_B/gluster/run/glusterd.socket" \
         --log-file="$NETFS_LOG/gluster/cli.log" "$@" >>"$NETFS_LOG/gluster/cli.out" 2>&1 ||
         netfs_die "gluster $* failed: $(tail -n 5 "$NETFS_LOG/gluster/cli.out")"
 }
@@ -210,13 +222,6 @@ make_volume() {
     pidfile=$(find "$NETFS_B/gluster/run/vols/$vol" -name '*.pid' -print -quit 2>/dev/null)
     [ -n "$pidfile" ] || netfs_die "no brick pid file under $NETFS_B/gluster/run/vols/$vol"
     netfs_record_pid gluster-brick "$(cat "$pidfile")" || netfs_die "the brick died at start"
-
-    # Its control socket is placed in /var/run/gluster whatever run-directory says.
-    local arg next=0
-    while IFS= read -r -d '' arg; do
-        [ $next = 1 ] && echo "$arg" >>"$NETFS_STATE/created-paths"
-        [ "$arg" = -S ] && next=1 || next=0
-    done <"/proc/$(netfs_live_pid gluster-brick)/cmdline"
 }
 
 start_fuse_clients() { # I KIND: KIND is sshfs (both sshfs mounts and faultfs) or gluster
@@ -334,23 +339,31 @@ main() {
     echo "$NETFS_N" >"$NETFS_STATE/hosts"
 
     # glusterd takes the longest to get ready: start the servers first.
+    netfs_phase start
     make_bridge
     start_glusterd
     start_sshd
+    netfs_phase "start servers"
     if ! [ -x "$NETFS_BIN/faultfs" ] || [ "$here/faultfs.c" -nt "$NETFS_BIN/faultfs" ]; then
         "$here/build-faultfs.sh" "$NETFS_BIN" >/dev/null
     fi
+    netfs_phase "build faultfs"
     make_hosts
+    netfs_phase "make hosts"
 
     wait_listener sshd "$NETFS_SERVER_IP" "$NETFS_SSH_PORT"
     local i
     for i in $(seq 1 "$NETFS_N"); do start_fuse_clients "$i" sshfs; done
+    netfs_phase "start sshfs and faultfs"
 
     wait_listener glusterd "$NETFS_SERVER_IP" "$NETFS_GLUSTER_PORT"
+    netfs_phase "wait for glusterd"
     make_volume
+    netfs_phase "make volume"
     for i in $(seq 1 "$NETFS_N"); do start_fuse_clients "$i" gluster; done
 
     wait_mounts
+    netfs_phase "wait for mounts"
     setup_done=1
 
     local t2
