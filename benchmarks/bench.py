@@ -57,7 +57,7 @@ PROFILES = {
         "hold_ms": (5.0, 50.0),
         "contend_runs": 3,
         "contend": (4, 500),
-        "contend_slow": (4, 50),
+        "contend_slow": (4, 20),
         "strace_cycles": 1000,
         "scale_waiters": [10000, 100000],
         "scale_settle_ms": 3000,
@@ -616,6 +616,7 @@ def environment(build, systems, profile_name):
         "build": build_info,
         "versions": versions,
         "profile": profile_name,
+        "load_start": os.getloadavg(),
     }
 
 
@@ -717,6 +718,7 @@ def main():
         else:
             log("scale: async_scale not built or skipped")
 
+    results["environment"]["load_end"] = os.getloadavg()
     write_results(args.out, results)
     log(f"results in {args.out}")
 

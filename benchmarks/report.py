@@ -51,6 +51,11 @@ def note(results, key):
     return results["peers"].get(key, {}).get("note", "")
 
 
+def load(env, key):
+    values = env.get(key)
+    return " / ".join(f"{v:.2f}" for v in values) if values else "?"
+
+
 def runs(count):
     return "1 run" if count == 1 else f"{count} runs"
 
@@ -66,7 +71,9 @@ def method(results):
     lines = [
         f"Measured {env['date']}, profile `{env['profile']}`.",
         "",
-        f"- Machine: {env['nproc']} CPUs ({env['cpu']}), Linux {env['kernel']}, {env['distro']}.",
+        f"- Machine: {env['nproc']} CPUs ({env['cpu']}), Linux {env['kernel']}, {env['distro']}; "
+        f"load average {load(env, 'load_start')} at the start, {load(env, 'load_end')} at the end "
+        "(1, 5, 15 min).",
         f"- File systems: {systems}.",
         f"- Build: {build.get('c_compiler', '?')} / {build.get('cxx_compiler', '?')}, "
         f"{build.get('flags', '?')}; Python {env['python']} for flufl.lock.",
