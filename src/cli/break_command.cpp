@@ -238,10 +238,11 @@ int break_command(arguments args, reporter&) {
         return break_expired(*lock, *look.holder);
     if (o.force)
         return break_forced(*lock, *look.holder);
-    throw cli_error(exit_code::not_acquired,
-                    "locknix: " + lock_of(*lock, *look.holder) + " has not expired: breakable in " +
-                        format_countdown(look.breakable_at - now) + " (after " +
-                        iso8601_utc(look.breakable_at) + "); use --force to break it anyway");
+    throw cli_error(exit_code::not_acquired, "locknix: the lock " + lock_of(*lock, *look.holder) +
+                                                 " is not breakable yet: it becomes breakable in " +
+                                                 format_countdown(look.breakable_at - now) +
+                                                 " (after " + iso8601_utc(look.breakable_at) +
+                                                 "); use --force to break it anyway");
 }
 
 } // namespace locknix::cli

@@ -95,6 +95,8 @@ std::string format_duration(nanoseconds d) {
         return "forever";
     if (d < nanoseconds::zero())
         return "-" + format_duration(-d);
+    if (d == nanoseconds::zero())
+        return "0s";
     if (d < seconds(1)) {
         const auto ms = ceil<milliseconds>(d).count();
         return std::to_string(ms) + "ms";
