@@ -8,6 +8,7 @@
 // RSS and, for P ms, the CPU time it spends while all W wait. Then the holder releases every lock,
 // and the parent measures how long it takes until every waiter has held its lock once.
 // Prints one JSON object on stdout; on a failure, names the path and the error on stderr.
+#include "async_cleanup.hpp"
 #include "bench_driver.h"
 
 #include <locknix/async_file_lock.hpp>
@@ -68,6 +69,8 @@ struct measurements {
     std::int64_t wait_cpu_ns = 0;
     std::uint64_t held_while_parked = 0;
     std::int64_t release_ns = 0;
+    std::size_t claims_left = 0;
+    std::int64_t cleanup_ns = 0;
 };
 
 [[noreturn]] void usage() {
@@ -306,7 +309,7 @@ void print_json(const arguments& args, const progress& state, const measurements
                 "\"rss_per_waiter_bytes\": %.1f, \"peak_rss_per_waiter_bytes\": %.1f, "
                 "\"wait_wall_ns\": %lld, \"wait_cpu_ns\": %lld, \"wait_cpu_percent\": %.3f, "
                 "\"held_while_parked\": %llu, \"all_held_after_release_ns\": %lld, "
-                "\"total_cpu_ns\": %lld}\n",
+                "\"total_cpu_ns\": %lld, \"cleanup_ns\": %lld, \"claims_left\": %zu}\n",
                 static_cast<unsigned long long>(args.waiters),
                 static_cast<unsigned long long>(args.files), m.rss_base_kb, m.rss_parked_kb,
                 peak_kb, (m.rss_parked_kb - m.rss_base_kb) * 1024.0 / waiters,
@@ -315,7 +318,8 @@ void print_json(const arguments& args, const progress& state, const measurements
                 100.0 * static_cast<double>(m.wait_cpu_ns) / static_cast<double>(m.wait_wall_ns),
                 static_cast<unsigned long long>(m.held_while_parked),
                 static_cast<long long>(state.all_held_ns - m.release_ns),
-                static_cast<long long>(total_cpu_ns));
+                static_cast<long long>(total_cpu_ns), static_cast<long long>(m.cleanup_ns),
+                m.claims_left);
 }
 
 int run_waiters(const arguments& args, const std::vector<std::string>& paths, int to_holder) {
@@ -357,7 +361,15 @@ int run_waiters(const arguments& args, const std::vector<std::string>& paths, in
                      static_cast<unsigned long long>(m.held_while_parked), args.dir.c_str());
         return 1;
     }
-    print_json(args, state, m, bench_cpu_ns() - cpu_start);
+    const std::int64_t cpu_ns = bench_cpu_ns() - cpu_start;
+
+    // The destroyed locks remove their claim files on this thread; let them finish.
+    const std::int64_t cleanup_start = bench_now_ns();
+    locks.clear();
+    m.claims_left = run_until_claims_removed(io, args.dir, std::chrono::seconds{60});
+    m.cleanup_ns = bench_now_ns() - cleanup_start;
+
+    print_json(args, state, m, cpu_ns);
     return 0;
 }
 

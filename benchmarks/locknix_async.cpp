@@ -3,6 +3,7 @@
 // One io_context runs on the driver's thread. Cycles run inside one coroutine, so a timed cycle is
 // `co_await acquire(timeout)` + `co_await release()` and nothing else; a single acquire or release
 // of the serve mode runs its own short coroutine. Options: see locknix_options.hpp.
+#include "async_cleanup.hpp"
 #include "bench_driver.h"
 #include "locknix_options.hpp"
 
@@ -16,6 +17,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,10 +29,11 @@ namespace {
 struct async_lock {
     std::string path;
     asio::io_context io;
-    locknix::async_file_lock lock;
+    std::optional<locknix::async_file_lock> lock;
 
-    async_lock(const char* lock_path, const locknix::lock_options& options)
-        : path{lock_path}, lock{io.get_executor(), lock_path, options} {}
+    async_lock(const char* lock_path, const locknix::lock_options& options) : path{lock_path} {
+        lock.emplace(io.get_executor(), lock_path, options);
+    }
 };
 
 asio::awaitable<void> acquire_once(locknix::async_file_lock& lock,
@@ -100,22 +104,29 @@ void* open_lock(const char* lock_path, const bench_option* options, int count) {
 int acquire_lock(void* opaque, std::int64_t timeout_ms) {
     auto& self = *static_cast<async_lock*>(opaque);
     return run_to_end(self, "acquire",
-                      acquire_once(self.lock, std::chrono::milliseconds{timeout_ms}));
+                      acquire_once(*self.lock, std::chrono::milliseconds{timeout_ms}));
 }
 
 int release_lock(void* opaque) {
     auto& self = *static_cast<async_lock*>(opaque);
-    return run_to_end(self, "release", release_once(self.lock));
+    return run_to_end(self, "release", release_once(*self.lock));
 }
 
 int run_cycles(void* opaque, std::uint64_t n, std::int64_t timeout_ms, std::int64_t* samples_ns) {
     auto& self = *static_cast<async_lock*>(opaque);
     const std::chrono::milliseconds timeout{timeout_ms};
-    return run_to_end(self, "acquire+release", cycles(self.lock, n, timeout, samples_ns));
+    return run_to_end(self, "acquire+release", cycles(*self.lock, n, timeout, samples_ns));
 }
 
+// The destroyed lock removes its claim file on the io_context's thread; let it.
 void close_lock(void* opaque) {
-    delete static_cast<async_lock*>(opaque);
+    auto* self = static_cast<async_lock*>(opaque);
+    self->lock.reset();
+    const std::string folder = std::filesystem::path{self->path}.parent_path().string();
+    const std::size_t left = run_until_claims_removed(self->io, folder, std::chrono::seconds{5});
+    if (left > 0)
+        std::fprintf(stderr, "locknix_async: %zu claim files left in %s\n", left, folder.c_str());
+    delete self;
 }
 
 } // namespace
