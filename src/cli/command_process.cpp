@@ -13,12 +13,10 @@
 #include <optional>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
-
-extern char** environ;
 
 namespace locknix::cli {
 namespace {
@@ -54,9 +52,58 @@ pid_t spawn_command(arguments command, int& error) {
         argv.push_back(arg.data());
     argv.push_back(nullptr);
 
-    pid_t pid = -1;
-    error = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-    return error == 0 ? pid : -1;
+    // The child tells a failed exec through this pipe; a successful exec closes it.
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        error = errno;
+        return -1;
+    }
+
+    // No handler may run in the child before exec: block everything around the fork.
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        // The tool is single-threaded until the keep-alive starts after this, so the child may
+        // do more than async-signal-safe calls; it keeps to few anyway.
+        ::close(report[0]);
+        // Once the tool is gone, nothing keeps the lock alive: COMMAND must stop too.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent)
+            ::_exit(exit_code::signal_base + SIGTERM);
+        signal_pipe::reset_in_child();
+        ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        ::execvp(argv[0], argv.data());
+        const int e = errno;
+        [[maybe_unused]] const ssize_t n = ::write(report[1], &e, sizeof e);
+        ::_exit(exit_code::command_not_found);
+    }
+    error = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::close(report[1]);
+    if (pid < 0) {
+        ::close(report[0]);
+        return -1;
+    }
+
+    int exec_error = 0;
+    ssize_t n = 0;
+    do
+        n = ::read(report[0], &exec_error, sizeof exec_error);
+    while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n == static_cast<ssize_t>(sizeof exec_error)) {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        error = exec_error;
+        return -1;
+    }
+    error = 0;
+    return pid;
 }
 
 loss_alarm::loss_alarm() {

@@ -22,8 +22,10 @@ namespace locknix::cli {
 
 /// Starts COMMAND (searched in PATH) with the tool's environment, standard streams and signal
 /// mask. It inherits no descriptor of the lock: the library keeps none open while it holds a
-/// lock, and the tool's own are close-on-exec. Returns the process id, or -1 with `error` set to
-/// the errno of the failed start (ENOENT: not found).
+/// lock, and the tool's own are close-on-exec. COMMAND gets SIGTERM if the tool dies (even of
+/// SIGKILL), since nothing keeps the lock alive then. Returns the process id, or -1 with `error`
+/// set to the errno of the failed start (ENOENT: not found). Must be called while the process
+/// has a single thread (before the keep-alive starts).
 pid_t spawn_command(arguments command, int& error);
 
 /// Carries the news of a lost lock from the keep-alive thread to the loop that supervises
@@ -59,8 +61,9 @@ struct command_outcome {
     bool lock_lost = false;
 };
 
-/// Waits for COMMAND to end. SIGINT, SIGTERM and SIGHUP that reach the tool are passed on to
-/// COMMAND, except those the terminal sent to the whole process group, which COMMAND got itself.
+/// Waits for COMMAND to end. The signals of signal_pipe::forwarded that reach the tool are passed
+/// on to COMMAND, except those the terminal sent to the whole process group, which COMMAND got
+/// itself.
 /// When the alarm goes off, COMMAND gets SIGTERM, and SIGKILL if it still runs `kill_after`
 /// later.
 command_outcome supervise(pid_t child, signal_pipe& signals, const loss_alarm& alarm,

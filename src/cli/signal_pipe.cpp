@@ -33,9 +33,6 @@ void on_signal(int number, siginfo_t* info, void*) {
 
 void on_sigpipe(int) {}
 
-// The signals handled, in the order of signal_pipe::saved_; SIGPIPE is last.
-constexpr int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
-
 void install(int number, const struct sigaction& action) {
     if (::sigaction(number, &action, nullptr) != 0)
         throw cli_error(exit_code::system_error, std::string("locknix: cannot catch signal ") +
@@ -64,8 +61,8 @@ signal_pipe::signal_pipe() {
     sigemptyset(&quiet.sa_mask);
     quiet.sa_handler = on_sigpipe;
 
-    for (std::size_t i = 0; i < std::size(handled); ++i) {
-        const int number = handled[i];
+    for (std::size_t i = 0; i < std::size(handled_); ++i) {
+        const int number = handled_[i];
         ::sigaction(number, nullptr, &saved_[i]);
         // SIGCHLD is needed to reap COMMAND even if the parent ignored it.
         if (saved_[i].sa_handler == SIG_IGN && number != SIGCHLD)
@@ -75,11 +72,22 @@ signal_pipe::signal_pipe() {
 }
 
 signal_pipe::~signal_pipe() {
-    for (std::size_t i = 0; i < std::size(handled); ++i)
-        ::sigaction(handled[i], &saved_[i], nullptr);
+    for (std::size_t i = 0; i < std::size(handled_); ++i)
+        ::sigaction(handled_[i], &saved_[i], nullptr);
     handler_fd = -1;
     ::close(read_fd_);
     ::close(write_fd_);
+}
+
+void signal_pipe::reset_in_child() noexcept {
+    struct sigaction deflt {};
+    sigemptyset(&deflt.sa_mask);
+    deflt.sa_handler = SIG_DFL;
+    for (const int number : handled_) {
+        struct sigaction current {};
+        if (::sigaction(number, nullptr, &current) == 0 && current.sa_handler != SIG_IGN)
+            ::sigaction(number, &deflt, nullptr);
+    }
 }
 
 std::string signal_name(int number) {
@@ -90,6 +98,12 @@ std::string signal_name(int number) {
         return "SIGTERM";
     case SIGHUP:
         return "SIGHUP";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGUSR1:
+        return "SIGUSR1";
+    case SIGUSR2:
+        return "SIGUSR2";
     case SIGKILL:
         return "SIGKILL";
     case SIGCHLD:

@@ -7,6 +7,7 @@
 #ifndef LOCKNIX_CLI_SIGNAL_PIPE_HPP
 #define LOCKNIX_CLI_SIGNAL_PIPE_HPP
 
+#include <iterator>
 #include <optional>
 #include <signal.h>
 #include <string>
@@ -21,7 +22,7 @@ struct received_signal {
     bool from_terminal = false;
 };
 
-/// Catches SIGINT, SIGTERM, SIGHUP and SIGCHLD for the life of the object, and makes SIGPIPE
+/// Catches the forwarded signals and SIGCHLD for the life of the object, and makes SIGPIPE
 /// harmless (a closed stderr must not kill the process that holds a lock). A signal that was
 /// ignored when the tool started stays ignored, for the tool and for COMMAND, as `nohup`
 /// expects. One object per process.
@@ -39,15 +40,21 @@ public:
     /// The next signal that arrived, if any; never blocks.
     std::optional<received_signal> next();
 
+    /// In a child between fork and exec: the caught signals back to their default action, so
+    /// that none reaches this object's pipe. Async-signal-safe.
+    static void reset_in_child() noexcept;
+
     /// The signals whose arrival ends a wait or is passed on to COMMAND.
-    static constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
+    static constexpr int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 private:
     int read_fd_ = -1;
     int write_fd_ = -1;
-    // The dispositions found at start, restored on destruction: SIGINT, SIGTERM, SIGHUP, SIGCHLD,
-    // SIGPIPE.
-    struct sigaction saved_[5] = {};
+    // The signals caught: the forwarded ones, SIGCHLD to reap COMMAND, and SIGPIPE.
+    static constexpr int handled_[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+                                       SIGUSR1, SIGUSR2, SIGCHLD, SIGPIPE};
+    // The dispositions found at start, restored on destruction.
+    struct sigaction saved_[std::size(handled_)] = {};
 };
 
 /// "SIGINT", "SIGTERM", "SIGHUP", ... or "signal N".

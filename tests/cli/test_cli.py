@@ -38,13 +38,18 @@ USAGE, NOT_A_LOCK, NO_DIRECTORY, OSERR, DENIED, TEMPFAIL, LOST = 64, 65, 66, 71,
 
 PYTHON = '/usr/bin/python3'
 
-# COMMAND that reports each of SIGINT, SIGTERM and SIGHUP on stdout and exits with 3.
+# The signals the tool passes on to COMMAND.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2)
+
+# COMMAND that reports each forwarded signal on stdout and exits with 3.
 TRAP_SIGNALS = [PYTHON, '-c', """
 import signal, sys
 def on(number, frame):
     print('got', signal.Signals(number).name, flush=True)
     sys.exit(3)
-for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+          signal.SIGUSR2):
     signal.signal(s, on)
 print('ready', flush=True)
 while True:
@@ -573,7 +578,7 @@ class RunTests(LockTest):
 
 class SignalsTests(LockTest):
     def test_passed_on_to_command(self):
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in FORWARDED:
             with self.subTest(signal=sig.name):
                 p = self.start('run', self.lock, '--', *TRAP_SIGNALS)
                 self.assertEqual(p.stdout.readline(), 'ready\n')
@@ -595,7 +600,7 @@ class SignalsTests(LockTest):
     def test_signal_ends_the_wait(self):
         holder = self.hold()
         before = snapshot(self.dir)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for sig in FORWARDED:
             with self.subTest(signal=sig.name):
                 waiter = self.start('run', '--verbose', self.lock, '--', 'touch', 'ran')
                 self.read_line_containing(waiter.stderr, 'waiting for', waiter)
@@ -604,6 +609,14 @@ class SignalsTests(LockTest):
                 self.assertIn('interrupted by %s' % sig.name, waiter.stderr.read())
                 self.assertEqual(snapshot(self.dir), before)  # no claim, COMMAND never ran
         self.release(holder)
+
+    def test_command_stops_when_the_tool_is_killed(self):
+        """Nothing keeps the lock alive without the tool: COMMAND gets SIGTERM."""
+        p = self.start('run', self.lock, '--', *TRAP_SIGNALS)
+        self.assertEqual(p.stdout.readline(), 'ready\n')
+        os.kill(p.pid, signal.SIGKILL)
+        self.assertEqual(p.stdout.readline(), 'got SIGTERM\n')
+        p.wait()
 
     def test_ctrl_c_on_the_terminal(self):
         """The terminal signals the whole process group; COMMAND gets SIGINT from it."""
