@@ -286,6 +286,32 @@ BOOST_FIXTURE_TEST_CASE(a_forked_child_does_not_own_the_parents_lock, lock_fixtu
     lock->release();
 }
 
+BOOST_FIXTURE_TEST_CASE(a_forked_child_can_destroy_a_kept_alive_lock, lock_fixture) {
+    // The child's copy has the parent's keep-alive thread object, but not the thread.
+    auto seam = std::make_shared<lt::fault_fs>();
+    auto o = lt::test_options(seam);
+    o.lifetime = 30s; // no refresh during the test
+    std::optional<locknix::file_lock> lock;
+    lock.emplace(lock_path, o);
+    lock->acquire(0s);
+    lock->keep_alive();
+    const std::string claim = lock->claim_path();
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(20);
+        lock.reset();
+        ::_exit(0);
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST(WIFEXITED(status));
+    BOOST_TEST(WEXITSTATUS(status) == 0);
+    BOOST_TEST(lock->is_held());
+    BOOST_TEST(lt::link_count(claim) == 2u);
+    lock->release();
+}
+
 // --- Timeouts ----------------------------------------------------------------------------
 
 struct one_attempt_case {
