@@ -24,6 +24,8 @@ can compare it exactly. Operations:
   until-exists PATH SECS     the same until PATH exists
   until-link SRC DST SECS    polls link() every 10 ms until it succeeds; prints the seconds
                              waited, or TIMEOUT and the last errno
+  cycle SRC DST COUNT        COUNT times link SRC to DST, lstat DST, unlink DST; prints the
+                             median and the 90th percentile of one cycle in ms
   timed OP ARG...      runs OP and prints "RESULT SECONDS"
   at EPOCH OP ARG...   waits until the wall clock reaches EPOCH, then runs OP (a start line
                        shared by processes on several hosts)
@@ -82,6 +84,18 @@ def _link_attempt(src, dst):
         return errno.errorcode.get(e.errno, str(e.errno))
 
 
+def _cycle(src, dst, count):
+    times = []
+    for _ in range(int(count)):
+        start = time.monotonic()
+        os.link(src, dst)
+        os.lstat(dst)
+        os.unlink(dst)
+        times.append((time.monotonic() - start) * 1000)
+    times.sort()
+    return "median %.3f p90 %.3f" % (times[len(times) // 2], times[len(times) * 9 // 10])
+
+
 OPS = {
     "link": (2, os.link),
     "unlink": (1, os.unlink),
@@ -99,6 +113,7 @@ OPS = {
     "until-gone": (2, lambda p, t: _poll(lambda: "" if os.path.lexists(p) else None, t)),
     "until-exists": (2, lambda p, t: _poll(lambda: None if os.path.lexists(p) else "", t)),
     "until-link": (3, lambda a, b, t: _poll(lambda: _link_attempt(a, b), t)),
+    "cycle": (3, _cycle),
 }
 
 

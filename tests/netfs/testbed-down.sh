@@ -4,6 +4,8 @@
 # processes recorded in $NETFS_STATE/pids, and then checks that no mount, namespace, link,
 # listener or recorded process is left; anything left is reported and the exit status is 1.
 # Safe to run when the bed is half made or already gone. Keeps $NETFS_LOG and $NETFS_BIN.
+# A process that something else started on a host is reported, not killed; it keeps that host's
+# namespaces (and a lazily detached mount) alive until it exits.
 #
 # Environment: NETFS_B / B (see env.sh); the host count is taken from what testbed-up recorded.
 # Exit status: 0 clean, 1 something is left, 77 the machine cannot host a bed at all.
@@ -17,29 +19,50 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 FUSE_KINDS="gluster sshfs sshfs-cached faultfs"
 
-# Unmounts every FUSE mount of host I; lazily when something on the host still uses it.
+# Unmounts every FUSE mount of host I; lazily when something on the host still uses it, and
+# then prints the daemon's name: it will not leave by itself while the mount is in use.
 unmount_host() { # I
-    local i=$1 fs
+    local i=$1
     [ -e "$NETFS_NSDIR/h$i.mnt" ] || return 0
-    for fs in $NETFS_FILESYSTEMS; do
-        # shellcheck disable=SC2016 # the inner shell expands its arguments
-        /usr/bin/nsenter --mount="$NETFS_NSDIR/h$i.mnt" /bin/sh -c '
-            mountpoint -q "$1" || exit 0
-            umount "$1" 2>/dev/null && exit 0
-            echo "[netfs] $1 on host$2 is busy; detaching it lazily" >&2
-            umount -l "$1"' sh "$NETFS_MNT/$fs" "$i"
-    done
+    # shellcheck disable=SC2016,SC2086 # the inner shell expands its arguments
+    /usr/bin/nsenter --mount="$NETFS_NSDIR/h$i.mnt" /bin/sh -c '
+        mnt=$1 i=$2
+        shift 2
+        for fs; do
+            mountpoint -q "$mnt/$fs" || continue
+            umount "$mnt/$fs" 2>/dev/null && continue
+            echo "[netfs] $mnt/$fs on host$i is busy; detaching it lazily" >&2
+            umount -l "$mnt/$fs" && echo "$fs-h$i"
+        done' sh "$NETFS_MNT" "$i" $NETFS_FILESYSTEMS
 }
 
-# Processes (other than ours, which are stopped already) still in host I's network namespace.
-strays_in_host() { # I
-    local ns=/run/netns/$NETFS_NETNS_PREFIX$1 ino p
-    [ -e "$ns" ] || return 0
-    ino=$(stat -L -c %i "$ns") || return 0
-    for p in /proc/[0-9]*; do
-        [ "$(stat -L -c %i "$p/ns/net" 2>/dev/null)" = "$ino" ] || continue
-        echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
-    done
+# The namespaces of the hosts, "net:[INODE] hostI" and "mnt:[INODE] hostI", taken before they
+# are removed so that a process still in one can be found afterwards.
+HOST_NAMESPACES=""
+
+note_host_namespaces() { # I
+    local i=$1 ino
+    if ino=$(stat -L -c %i "/run/netns/$NETFS_NETNS_PREFIX$i" 2>/dev/null); then
+        HOST_NAMESPACES+="net:[$ino] host$i"$'\n'
+    fi
+    if ino=$(stat -L -c %i "$NETFS_NSDIR/h$i.mnt" 2>/dev/null); then
+        HOST_NAMESPACES+="mnt:[$ino] host$i"$'\n'
+    fi
+}
+
+# Processes in a host's namespaces ("PID hostI CMDLINE"); ours are stopped by then, so these
+# were started by someone else, e.g. a test that left a process behind.
+strays() {
+    [ -n "$HOST_NAMESPACES" ] || return 0
+    local pid host
+    find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/*' \( -name net -o -name mnt \) \
+        -printf '%p %l\n' 2>/dev/null |
+        awk 'NR == FNR { host[$1] = $2; next }
+             ($2 in host) { split($1, p, "/"); if (!(p[3] in seen)) print p[3], host[$2]; seen[p[3]] }' \
+            <(printf '%s' "$HOST_NAMESPACES") - |
+        while read -r pid host; do
+            echo "$pid $host $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+        done
 }
 
 remove_host() { # I
@@ -71,9 +94,7 @@ leftovers() {
     ip -o link show 2>/dev/null | grep -oE "(${NETFS_VETH_PREFIX}[0-9]+|$NETFS_BRIDGE)[@:]" |
         tr -d '@:' | sed 's/^/link /'
     ss -Hltn "src $NETFS_SERVER_IP" 2>/dev/null | sed 's/^/listener /'
-    for i in $(netfs_existing_hosts); do
-        strays_in_host "$i" | sed "s/^/process on host$i: /"
-    done
+    strays | sed 's/^/process not ours: /'
     return 0
 }
 
@@ -92,11 +113,18 @@ main() {
 
     # 1. Clients: unmount everywhere at once, then wait for the daemons to leave by themselves.
     netfs_phase start
-    for i in $hosts; do unmount_host "$i"; done
+    local lazy=" "
+    for i in $hosts; do
+        note_host_namespaces "$i"
+        lazy+="$(unmount_host "$i" | tr '\n' ' ')"
+    done
     netfs_phase unmount
     for i in $hosts; do
         for fs in $FUSE_KINDS; do
-            netfs_stop "$fs-h$i" 10
+            case $lazy in
+                *" $fs-h$i "*) netfs_stop "$fs-h$i" ;;
+                *) netfs_stop "$fs-h$i" 10 ;;
+            esac
         done
     done
     for name in $(netfs_recorded_names); do
@@ -124,10 +152,8 @@ main() {
     netfs_phase "stop servers"
 
     # 3. Namespaces and links.
-    for i in $hosts; do
-        strays_in_host "$i" | sed "s/^/[netfs] WARNING: not ours, still on host$i: /" >&2
-        remove_host "$i"
-    done
+    strays | sed 's/^/[netfs] WARNING: not started by the bed, still running: /' >&2
+    for i in $hosts; do remove_host "$i"; done
     if ip link show "$NETFS_BRIDGE" >/dev/null 2>&1; then
         ip link del "$NETFS_BRIDGE"
     fi

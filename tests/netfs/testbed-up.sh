@@ -31,8 +31,9 @@ PACKAGES=(iproute2 util-linux procps openssh-server openssh-client sshfs fuse3 l
 
 install_packages() {
     local missing=() installed p
+    # dpkg-query fails when it has never heard of one of them: that one is missing too.
     installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null |
-        awk '$2 == "installed" { print $1 }')
+        awk '$2 == "installed" { print $1 }' || true)
     for p in "${PACKAGES[@]}"; do
         grep -qx "$p" <<<"$installed" || missing+=("$p")
     done
@@ -287,13 +288,15 @@ record_ssh_clients() {
     done
 }
 
-# Tears down a half-made bed when setup fails or is interrupted.
+# Says why setup failed, and tears down a half-made bed.
 on_exit() {
     local status=$?
     if [ "$setup_started" = 1 ] && [ "$setup_done" = 0 ]; then
         netfs_say "testbed-up failed (status $status); tearing down what was set up"
         "$here/testbed-down.sh" >&2 || true
         [ "$status" != 0 ] || status=1
+    elif [ "$status" != 0 ] && [ "$status" != 77 ]; then
+        netfs_say "testbed-up failed (status $status) before setting anything up"
     fi
     exit "$status"
 }
@@ -304,6 +307,9 @@ setup_done=0
 main() {
     local t0
     t0=$(netfs_now_ms)
+    trap on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     netfs_require_fuse
 
     rm -rf "$NETFS_LOG"
@@ -327,9 +333,6 @@ main() {
         netfs_die "N must be 1..80, not '$NETFS_N'"
     fi
 
-    trap on_exit EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
     setup_started=1
 
     mkdir -p "$NETFS_STATE/pids" "$NETFS_LOG" "$NETFS_NSDIR" "$NETFS_B/etc" "$NETFS_EXPORT" \
