@@ -228,7 +228,11 @@ class UsageTests(LockTest):
         target = os.path.join(self.dir, 'target')
         with open(target, 'w') as f:
             f.write('precious')
-        for make in (lambda: open(self.lock, 'w').write('not a claim'),
+        def write_junk():
+            with open(self.lock, 'w') as f:
+                f.write('not a claim')
+
+        for make in (write_junk,
                      lambda: os.symlink(target, self.lock),
                      lambda: os.mkfifo(self.lock)):
             make()
