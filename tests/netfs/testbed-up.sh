@@ -125,7 +125,7 @@ make_hosts() {
 
 start_sshd() {
     local d=$NETFS_B/ssh
-    mkdir -p "$d" /run/sshd
+    mkdir -p "$d"
     chmod 700 "$d"
     ssh-keygen -q -t ed25519 -N '' -C netfs-host -f "$d/host_key"
     ssh-keygen -q -t ed25519 -N '' -C netfs-client -f "$d/client_key"
@@ -159,8 +159,14 @@ Host *
   ServerAliveInterval 5
   ServerAliveCountMax 3
 EOF
-    /usr/sbin/sshd -t -f "$d/sshd_config"
-    start_daemon sshd /usr/sbin/sshd -D -e -f "$d/sshd_config"
+    # sshd runs in a mount namespace of its own with an empty /run, so that its privilege
+    # separation directory /run/sshd is made there and not on the machine.
+    # shellcheck disable=SC2016 # the inner shell expands its arguments
+    start_daemon sshd /usr/bin/unshare --mount --propagation private /bin/sh -ec '
+        mount -t tmpfs -o mode=755 netfs-run /run
+        mkdir -m 755 /run/sshd
+        /usr/sbin/sshd -t -f "$1"
+        exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config"
 }
 
 # glusterd runs in a mount namespace of its own, with an empty /run and its own
