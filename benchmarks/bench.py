@@ -637,7 +637,7 @@ def write_csv(path, rows):
 def write_results(out, results):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+        json.dump(results, f, separators=(",", ":"))
         f.write("\n")
     write_csv(os.path.join(out, "cycle.csv"), results["cycle"]["summary"])
     write_csv(os.path.join(out, "cycle_runs.csv"), results["cycle"]["runs"])

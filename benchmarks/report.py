@@ -216,30 +216,37 @@ def write_markdown(results, path):
         out.write("\n")
 
 
+def peer_color(key):
+    return plt.get_cmap("tab10")(order_key(key) % 10)
+
+
 def handoff_chart(results, path):
     samples = results["handoff"]["samples"]
     if not samples:
         return False
     groups = {}
     for s in samples:
-        groups.setdefault((s["peer"], s["fs"]), []).append(s["latency_ns"] / 1e9)
-    several_fs = len({fs for _, fs in groups}) > 1
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for (key, fs), values in sorted(groups.items(), key=lambda g: (order_key(g[0][0]), g[0][1])):
-        values.sort()
-        fraction = [(i + 1) / len(values) for i in range(len(values))]
-        name = label(results, key) + (f" ({fs})" if several_fs else "") + f", n={len(values)}"
-        marker = "o" if len(values) < 50 else None
-        ax.step(values, fraction, where="post", marker=marker, markersize=4, label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("hand-off latency (s), log scale")
-    ax.set_ylabel("fraction of hand-offs")
-    ax.set_ylim(0, 1.02)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.set_title("Release in one process to acquire in another")
-    ax.legend(fontsize=8, loc="lower right")
+        groups.setdefault(s["fs"], {}).setdefault(s["peer"], []).append(s["latency_ns"] / 1e9)
+    systems = list(groups)
+    fig, axes = plt.subplots(len(systems), 1, figsize=(10, 1.5 + 3.6 * len(systems)),
+                             sharex=True, squeeze=False)
+    for ax, fs in zip(axes[:, 0], systems):
+        for key in sorted(groups[fs], key=order_key):
+            values = sorted(groups[fs][key])
+            fraction = [(i + 1) / len(values) for i in range(len(values))]
+            marker = "o" if len(values) < 50 else None
+            ax.step(values, fraction, where="post", marker=marker, markersize=4,
+                    color=peer_color(key), label=f"{label(results, key)}, n={len(values)}")
+        ax.set_xscale("log")
+        ax.set_ylabel("fraction of hand-offs")
+        ax.set_ylim(0, 1.02)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_title(fs, fontsize=10)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[-1, 0].set_xlabel("hand-off latency (s), log scale")
+    fig.suptitle("Release in one process to acquire in another")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
 
@@ -255,7 +262,7 @@ def cycle_chart(results, path):
             systems.append(s["fs"])
     by_key = {(s["peer"], s["fs"]): s for s in summary}
     height = 0.8 / len(systems)
-    fig, ax = plt.subplots(figsize=(9, 1 + 0.6 * len(keys) * max(1, len(systems) / 1.5)))
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.35 * len(keys) * len(systems)))
     for j, fs in enumerate(systems):
         ys, medians, errors = [], [], []
         for i, key in enumerate(keys):
@@ -266,18 +273,18 @@ def cycle_chart(results, path):
             medians.append(s["median_us"])
             errors.append(s["p99_us"] - s["median_us"])
         ax.barh(ys, medians, height=height, xerr=[[0] * len(errors), errors], capsize=2,
-                label=f"{fs} (bar: median, whisker: p99)")
+                label=fs)
         for y, m, e in zip(ys, medians, errors):
             ax.text((m + e) * 1.08, y, f"{m:.1f}", va="center", fontsize=7)
     ax.set_yticks([i + height * (len(systems) - 1) / 2 for i in range(len(keys))])
     ax.set_yticklabels([label(results, k) for k in keys])
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("one uncontended acquire + release (µs), log scale")
+    ax.set_xlabel("one uncontended acquire + release (µs), log scale; bar: median, whisker: p99")
     ax.grid(True, axis="x", which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(systems))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
 
