@@ -7,7 +7,9 @@
 #include "commands.hpp"
 #include "reporter.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -66,7 +68,14 @@ int main(int argc, char** argv) {
     const std::vector<std::string_view> args(argv + 1, argv + argc);
     reporter out;
     try {
-        return dispatch(args, out);
+        const int code = dispatch(args, out);
+        // A report that did not reach its reader is a failure, not a success.
+        if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+            out.error(std::string("locknix: cannot write to standard output: ") +
+                      std::strerror(errno));
+            return exit_code::system_error;
+        }
+        return code;
     } catch (const cli_error& e) {
         out.error(e.what());
         return e.code();

@@ -400,6 +400,13 @@ class StatusTests(LockTest):
         self.assert_error_line(r, NOT_A_LOCK, 'directory')
         self.assertEqual(os.listdir(self.dir), ['lock'])
 
+    def test_output_that_cannot_be_written(self):
+        with open('/dev/full', 'w') as full:
+            r = subprocess.run([LOCKNIX, 'status', '--json', self.lock], stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=SAFETY)
+        self.assert_error_line(subprocess.CompletedProcess(r.args, r.returncode, '', r.stderr),
+                               OSERR, 'standard output', 'No space left')
+
     def test_hostile_names_are_escaped(self):
         host = 'evil"\\\x1b[2J\x7fhost'
         claim = self.make_lock(host=host)
@@ -791,6 +798,57 @@ class ExclusionTests(LockTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('broke the expired lock', r.stderr)
         self.assertFalse(os.path.exists(claim))
+        self.assertEqual(os.listdir(self.dir), [])
+
+
+class InteropTests(LockTest):
+    """The tool against Python's flufl.lock (Debian's python3-flufl.lock), where it is installed."""
+
+    HOLDER = """
+import sys
+from datetime import timedelta
+from flufl.lock import Lock
+lock = Lock(sys.argv[1], lifetime=timedelta(seconds=float(sys.argv[2])))
+lock.lock(timeout=timedelta(seconds=10))
+print('ready', flush=True)
+sys.stdin.readline()
+lock.unlock(unconditionally=True)
+"""
+
+    def setUp(self):
+        super().setUp()
+        if subprocess.run([PYTHON, '-c', 'import flufl.lock']).returncode != 0:
+            self.skipTest('flufl.lock is not installed for ' + PYTHON)
+
+    def flufl_holder(self, lifetime):
+        p = subprocess.Popen([PYTHON, '-c', self.HOLDER, self.lock, str(lifetime)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        self.procs.append(p)
+        self.assertEqual(p.stdout.readline(), 'ready\n')
+        return p
+
+    def test_a_flufl_holder_is_seen_and_waited_for(self):
+        holder = self.flufl_holder(60)
+        s = json.loads(locknix('status', '--json', self.lock).stdout)
+        self.assertEqual(s['state'], 'held_by_other')
+        self.assertEqual(s['holder']['pid'], holder.pid)
+        self.assert_error_line(locknix('run', '--timeout', '0', self.lock, '--', 'true'),
+                               TEMPFAIL, 'pid %d' % holder.pid)
+        waiter = self.start('run', '--verbose', self.lock, '--', 'true')
+        self.read_line_containing(waiter.stderr, 'waiting for', waiter)
+        holder.stdin.write('\n')
+        holder.stdin.close()
+        self.assertEqual(holder.wait(SAFETY), 0)
+        self.assertEqual(waiter.wait(SAFETY), 0)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_an_expired_flufl_lock_is_broken(self):
+        holder = self.flufl_holder(1)
+        os.killpg(holder.pid, signal.SIGKILL)  # it never unlocks
+        holder.wait()
+        r = locknix('run', '--timeout', '30s', '--slop', '0', self.lock, '--', 'true')
+        self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(os.listdir(self.dir), [])
 
 
