@@ -81,7 +81,8 @@ std::string absolute_lock_path(std::string_view path, boost::system::error_code&
     }
     p = p.lexically_normal();
     const auto name = p.filename();
-    if (name.empty() || name == "." || name == ".." || p == p.root_path()) {
+    if (name.empty() || name == "." || name == ".." || p == p.root_path() ||
+        p.native().find(claim_separator) != std::string::npos) {
         ec = errc::bad_lock_path;
         return {};
     }

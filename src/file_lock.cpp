@@ -19,15 +19,18 @@ using boost::system::error_code;
 
 struct file_lock::impl {
     impl(std::string_view path, lock_options options, error_code& ec)
-        : core(path, std::move(options), ec), random(std::random_device{}()) {}
+        : core(path, std::move(options), ec), random(std::random_device{}()),
+          creator_pid(core.fs().process_id()) {}
 
     // Serialises the operations of the lock, including the keep-alive's refreshes.
     mutable std::mutex mutex;
     detail::protocol core;
     std::mt19937_64 random;
+    int creator_pid;
 
     // The keep-alive thread and what it waits on.
     std::thread refresher;
+    int refresher_pid = 0; // the process that started it: a forked child has no such thread
     std::mutex refresher_mutex;
     std::condition_variable refresher_wake;
     bool refresher_stop = false;
@@ -37,6 +40,12 @@ struct file_lock::impl {
 };
 
 void file_lock::impl::stop_refresher() {
+    if (refresher.joinable() && refresher_pid != core.fs().process_id()) {
+        // A forked child: the thread does not exist here, and the mutexes it may have held at
+        // the fork stay locked forever. Touch neither.
+        refresher.detach();
+        return;
+    }
     {
         std::lock_guard guard(refresher_mutex);
         refresher_stop = true;
@@ -89,8 +98,18 @@ file_lock::file_lock(std::string_view path, lock_options options) {
 }
 
 file_lock::~file_lock() {
+    const bool forked_child = impl_->core.fs().process_id() != impl_->creator_pid;
     impl_->stop_refresher();
-    std::lock_guard guard(impl_->mutex);
+
+    // In a forked child the mutex may have been held by a thread of the parent at the fork; then
+    // the child never used the object, and there is nothing of its own to release.
+    std::unique_lock guard(impl_->mutex, std::defer_lock);
+    if (forked_child) {
+        if (!guard.try_lock())
+            return;
+    } else {
+        guard.lock();
+    }
     impl_->core.close();
 }
 
@@ -195,13 +214,19 @@ void file_lock::keep_alive(std::function<void(error_code)> on_lost, error_code& 
         }
     }
     impl_->refresher_stop = false;
+    impl_->refresher_pid = impl_->core.fs().process_id();
     impl_->refresher = std::thread(
         [this, on_lost = std::move(on_lost)]() mutable { impl_->run_refresher(on_lost); });
 }
 
 bool file_lock::is_held() const {
+    error_code ignored;
+    return is_held(ignored);
+}
+
+bool file_lock::is_held(error_code& ec) const {
+    ec.clear();
     std::lock_guard guard(impl_->mutex);
-    error_code ec;
     return impl_->core.verify_held(ec);
 }
 

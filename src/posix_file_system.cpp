@@ -29,6 +29,21 @@ void set_errno(error_code& ec) {
     ec.assign(errno, boost::system::system_category());
 }
 
+// A file time as a time point, clamped to the range of the clock (about 1678 to 2262) rather
+// than wrapped around: a lock stamped far in the future stays in the future.
+std::chrono::system_clock::time_point to_time_point(const struct timespec& t) {
+    using tp = std::chrono::system_clock::time_point;
+    using std::chrono::seconds;
+    constexpr auto max_secs = std::chrono::duration_cast<seconds>(tp::duration::max()).count() - 1;
+    constexpr auto min_secs = std::chrono::duration_cast<seconds>(tp::duration::min()).count() + 1;
+    if (t.tv_sec > max_secs)
+        return tp::max();
+    if (t.tv_sec < min_secs)
+        return tp::min();
+    return tp(std::chrono::duration_cast<tp::duration>(seconds(t.tv_sec) +
+                                                       std::chrono::nanoseconds(t.tv_nsec)));
+}
+
 file_status to_status(const struct stat& st) {
     file_status s;
     s.device = st.st_dev;
@@ -38,10 +53,7 @@ file_status to_status(const struct stat& st) {
     s.regular = S_ISREG(st.st_mode);
     s.directory = S_ISDIR(st.st_mode);
     s.symlink = S_ISLNK(st.st_mode);
-    s.mtime = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::seconds(st.st_mtim.tv_sec) +
-            std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    s.mtime = to_time_point(st.st_mtim);
     return s;
 }
 

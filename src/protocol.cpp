@@ -28,7 +28,17 @@ bool is(const error_code& ec, int e) {
 
 // The time a breaker allows a crashed breaker's mutex to stand before removing it.
 std::chrono::nanoseconds stale_breaker_age(const lock_options& o) {
-    return 2 * o.clock_slop + std::chrono::seconds(1);
+    const auto slop = std::min(o.clock_slop, std::chrono::nanoseconds(std::chrono::hours(24)));
+    return 2 * slop + std::chrono::seconds(1);
+}
+
+// `t + d`, saturating at the ends of the clock instead of wrapping around.
+system_clock::time_point plus(system_clock::time_point t, std::chrono::nanoseconds d) {
+    using tp = system_clock::time_point;
+    const auto dd = std::chrono::duration_cast<tp::duration>(d);
+    if (dd > tp::duration::zero() && t > tp::max() - dd)
+        return tp::max();
+    return t + dd;
 }
 
 std::string describe(const holder_info& h) {
@@ -86,6 +96,7 @@ void protocol::new_claim_name() {
     claim_path_ = make_claim_path(lock_path_, host_, pid_, random);
     aside_path_ = claim_path_ + std::string(aside_suffix);
     claim_exists_ = false;
+    claim_damaged_ = false;
 }
 
 void protocol::adopt_if_forked() {
@@ -174,7 +185,7 @@ attempt_result protocol::attempt(error_code& ec) {
 
         // Stamp the expiry just before the link, so the lock is never born expired, however
         // long the wait before this attempt was.
-        const auto expiry = fs_->wall_now() + options_.lifetime;
+        const auto expiry = plus(fs_->wall_now(), options_.lifetime);
         error_code e;
         fs_->set_times(claim_path_, expiry, e);
         if (is(e, ENOENT) && recreated == 0) {
@@ -202,6 +213,8 @@ attempt_result protocol::attempt(error_code& ec) {
                 claim_exists_ = false;
                 continue;
             }
+            if (!se) // the claim is there, so is the directory: a stale handle on some clients
+                return {attempt_outcome::retry, {}, {}};
             fail(ec, e, "link the claim to the lock (is the directory there?)", lock_path_);
             return {};
         }
@@ -215,19 +228,19 @@ attempt_result protocol::attempt(error_code& ec) {
 }
 
 attempt_result protocol::after_failed_link(error_code link_error, error_code& ec) {
-    const bool ambiguous = is(link_error, EEXIST) || is(link_error, EPERM) || is(link_error, EIO) ||
-                           is(link_error, ETIMEDOUT) || is(link_error, ESTALE);
-    if (!ambiguous) {
-        fail(ec, link_error, "link the claim to the lock", lock_path_);
-        return {};
-    }
-
-    // The link may have been made although its reply was lost: then our claim has a second link.
+    // Whatever the error, the link may have been made and its reply lost: then our claim has a
+    // second link.
     error_code e;
     const file_status claim = fs_->lstat(claim_path_, e);
     if (!e && claim.link_count == 2) {
         refused_links_ = 0;
         return {attempt_outcome::acquired, {}, {}};
+    }
+    const bool ambiguous = is(link_error, EEXIST) || is(link_error, EPERM) || is(link_error, EIO) ||
+                           is(link_error, ETIMEDOUT) || is(link_error, ESTALE);
+    if (!ambiguous) {
+        fail(ec, link_error, "link the claim to the lock", lock_path_);
+        return {};
     }
     if (is(e, ENOENT)) {
         claim_exists_ = false;
@@ -269,7 +282,7 @@ attempt_result protocol::after_failed_link(error_code link_error, error_code& ec
         fail(ec, errc::foreign_file, "read the lock file", lock_path_);
         return {};
     }
-    const auto breakable_at = lock.status.mtime + options_.clock_slop;
+    const auto breakable_at = plus(lock.status.mtime, options_.clock_slop);
     attempt_result result{attempt_outcome::contended,
                           to_holder(lock.content, *fields, lock.status.mtime), breakable_at};
     if (fs_->wall_now() > breakable_at)
@@ -285,11 +298,10 @@ attempt_result protocol::break_expired(const lock_read& judged, error_code& ec) 
     if (is(e, EEXIST)) {
         error_code se;
         const file_status mutex = fs_->lstat(breaker_mutex_path_, se);
-        if (!se && mutex.directory && fs_->wall_now() > mutex.mtime + stale_breaker_age(options_)) {
-            log(log_level::warning, "removing the stale breaker mutex " + breaker_mutex_path_);
-            fs_->rmdir(breaker_mutex_path_, se);
+        if (!se && mutex.directory &&
+            fs_->wall_now() > plus(mutex.mtime, stale_breaker_age(options_)) &&
+            remove_stale_breaker_mutex())
             return {attempt_outcome::retry_now, {}, {}};
-        }
         return {attempt_outcome::retry, {}, {}};
     }
     if (e) {
@@ -309,6 +321,27 @@ attempt_result protocol::break_expired(const lock_read& judged, error_code& ec) 
     return result;
 }
 
+bool protocol::remove_stale_breaker_mutex() {
+    // Move it to a name of our own first, so that what we remove is what we judged stale: another
+    // breaker may have removed the stale one and made its own in between.
+    const std::string aside = aside_path_ + ".break";
+    error_code e;
+    fs_->rename(breaker_mutex_path_, aside, e);
+    if (e)
+        return false;
+    const file_status moved = fs_->lstat(aside, e);
+    if (!e && fs_->wall_now() > plus(moved.mtime, stale_breaker_age(options_))) {
+        log(log_level::warning, "removed the stale breaker mutex " + breaker_mutex_path_);
+        fs_->rmdir(aside, e);
+        return true;
+    }
+    // A live breaker's mutex: give it back. Should a third breaker have made one meanwhile, this
+    // replaces it (both are empty directories); every breaker still re-verifies the lock right
+    // before moving it aside, which keeps the lock itself safe.
+    fs_->rename(aside, breaker_mutex_path_, e);
+    return false;
+}
+
 attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& ec) {
     const attempt_result again{attempt_outcome::retry_now, {}, {}};
 
@@ -319,7 +352,7 @@ attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& 
         return is_transient(e) ? attempt_result{} : again;
     if (!now.exists || now.foreign || now.content != judged.content ||
         now.status.inode != judged.status.inode || now.status.mtime != judged.status.mtime ||
-        !(fs_->wall_now() > now.status.mtime + options_.clock_slop))
+        !(fs_->wall_now() > plus(now.status.mtime, options_.clock_slop)))
         return again;
 
     fs_->rename(lock_path_, aside_path_, e);
@@ -382,6 +415,10 @@ bool protocol::check_held(error_code& ec) {
         fail(ec, e, "check the claim file", claim_path_);
         return false;
     }
+    // Someone wrote into the shared inode: the claim no longer names itself. Make a new one for
+    // the next acquisition.
+    if (claim.size != claim_path_.size())
+        claim_damaged_ = true;
     if (claim.link_count >= 2)
         return true;
 
@@ -397,7 +434,13 @@ bool protocol::verify_held(error_code& ec) {
     adopt_if_forked();
     if (!held_)
         return false;
-    return check_held(ec);
+    error_code e;
+    const bool held = check_held(e);
+    if (e) {
+        ec = e;
+        return held_;
+    }
+    return held;
 }
 
 void protocol::release(error_code& ec) {
@@ -452,6 +495,12 @@ void protocol::release(error_code& ec) {
         return;
     }
     held_ = false;
+    if (claim_damaged_) {
+        error_code ignored;
+        fs_->unlink(claim_path_, ignored);
+        claim_exists_ = false;
+        claim_damaged_ = false;
+    }
     if (e)
         fail(ec, e, "release", lock_path_);
 }
@@ -472,7 +521,7 @@ void protocol::refresh(error_code& ec) {
         fail(ec, errc::lock_lost, "refresh", lock_path_);
         return;
     }
-    const auto expiry = fs_->wall_now() + options_.lifetime;
+    const auto expiry = plus(fs_->wall_now(), options_.lifetime);
     fs_->set_times(claim_path_, expiry, e);
     if (is(e, ENOENT)) {
         held_ = false;
@@ -562,8 +611,8 @@ lock_state protocol::state(error_code& ec) {
     const auto now = fs_->wall_now();
     if (lock.content == claim_path_)
         return now > lock.status.mtime ? lock_state::held_by_us_expired : lock_state::held_by_us;
-    return now > lock.status.mtime + options_.clock_slop ? lock_state::held_by_other_breakable
-                                                         : lock_state::held_by_other;
+    return now > plus(lock.status.mtime, options_.clock_slop) ? lock_state::held_by_other_breakable
+                                                              : lock_state::held_by_other;
 }
 
 void protocol::close() noexcept {

@@ -71,7 +71,8 @@ public:
     /// Stamps a new expiry after checking that the lock is still ours.
     void refresh(boost::system::error_code& ec);
 
-    /// True if this object holds the lock, checked on disk.
+    /// True if this object holds the lock, checked on disk. When the check fails, `ec` says why
+    /// and the result is what this object believes.
     bool verify_held(boost::system::error_code& ec);
 
     /// The holder of the lock, whoever it is; empty when there is no lock file.
@@ -109,6 +110,7 @@ private:
     attempt_result after_failed_link(boost::system::error_code link_error,
                                      boost::system::error_code& ec);
     attempt_result break_expired(const lock_read& judged, boost::system::error_code& ec);
+    bool remove_stale_breaker_mutex();
     attempt_result break_under_mutex(const lock_read& judged, boost::system::error_code& ec);
     bool check_held(boost::system::error_code& ec);
     lock_read read_lock(const std::string& path, boost::system::error_code& ec);
@@ -126,6 +128,7 @@ private:
     std::string aside_path_;
     bool claim_exists_ = false;
     bool held_ = false;
+    bool claim_damaged_ = false;
     unsigned refused_links_ = 0;
     std::chrono::system_clock::time_point expiry_{};
     failure_context failure_;

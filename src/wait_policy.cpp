@@ -25,10 +25,12 @@ wait_decision wait_policy::next(const attempt_result& last, steady_time now, wal
         return {action::give_up, now};
 
     // Full jitter: anywhere between the floor and a ceiling that doubles with each poll.
-    nanoseconds ceiling = max_poll_;
-    if (polls_ < 30 && min_poll_ * (std::int64_t{1} << polls_) < max_poll_)
-        ceiling = min_poll_ * (std::int64_t{1} << polls_);
-    ++polls_;
+    nanoseconds ceiling = min_poll_;
+    for (unsigned i = 0; i < polls_ && ceiling < max_poll_; ++i)
+        ceiling = ceiling <= max_poll_ / 2 ? ceiling * 2 : max_poll_;
+    ceiling = std::min(ceiling, max_poll_);
+    if (ceiling < max_poll_)
+        ++polls_;
     const auto span = static_cast<double>((ceiling - min_poll_).count());
     const auto delay = min_poll_ + nanoseconds(static_cast<nanoseconds::rep>(span * random));
     steady_time wake = now + delay;
@@ -42,7 +44,7 @@ wait_decision wait_policy::next(const attempt_result& last, steady_time now, wal
                                   std::chrono::duration_cast<nanoseconds>(until_breakable));
     }
 
-    if (wake >= deadline_ || deadline_ - now <= delay)
+    if (wake >= deadline_)
         wake = deadline_;
     return {action::wait, wake};
 }

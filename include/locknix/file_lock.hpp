@@ -100,8 +100,11 @@ public:
                     boost::system::error_code& ec);
 
     /// True if this object holds the lock, checked on disk (the claim's link count, or the lock
-    /// file's content where the file system reports no link counts). Does not refresh.
+    /// file's content where the file system reports no link counts). Does not refresh. When the
+    /// check itself fails (a passing NFS error), the overload with `ec` reports it; both then
+    /// answer what the object believes, which is the answer of its last successful check.
     bool is_held() const;
+    bool is_held(boost::system::error_code& ec) const;
 
     /// The current holder of the lock, whoever it is; empty when the lock file does not exist.
     /// Errors: `errc::foreign_file` if the file at the lock path is not a lock.

@@ -40,7 +40,7 @@ async_lock_impl::async_lock_impl(lock_service& s, asio::any_io_executor ex, std:
 async_lock_impl::~async_lock_impl() = default;
 
 lock_service::lock_service(asio::execution_context& context)
-    : asio::execution_context::service(context), context_(context) {}
+    : asio::execution_context::service(context) {}
 
 lock_service::~lock_service() = default;
 

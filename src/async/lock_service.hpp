@@ -138,7 +138,6 @@ private:
     void unwatch(const std::string& dir);
     void read_events();
 
-    boost::asio::execution_context& context_;
     std::mutex strand_mutex_;
     std::optional<boost::asio::any_io_executor> strand_;
     boost::asio::thread_pool pool_{2};
