@@ -54,6 +54,15 @@ asio::awaitable<void> async_event::wait() {
     }
 }
 
+void gate::wait_here() {
+    if (opened_.wait_for(std::chrono::minutes(1)) != std::future_status::ready)
+        gave_up_ = true;
+}
+
+void gate::open() {
+    std::call_once(once_, [this] { promise_.set_value(); });
+}
+
 asio::awaitable<void> service_round_trip(const std::string& dir) {
     async_file_lock idle(co_await asio::this_coro::executor, dir + "/service-round-trip");
     const auto [ec] = co_await idle.async_release(asio::as_tuple(asio::use_awaitable));

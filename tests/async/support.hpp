@@ -24,8 +24,9 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
-#include <latch>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <string>
 
@@ -63,22 +64,26 @@ private:
     bool notified_ = false;
 };
 
-/// Counts down a latch on destruction, so that a pool thread blocked on it is never left behind
-/// when a test fails early.
-class latch_release {
+/// A gate at which a seam hook holds a system call, on a pool thread, until the test opens it.
+/// A front end that waited for that call itself would deadlock; the gate then gives up after a
+/// minute and says so (gave_up()), so that the test fails instead of hanging. Opens on
+/// destruction, so that no pool thread is left blocked when a test fails early.
+class gate {
 public:
-    explicit latch_release(std::latch& latch) : latch_(&latch) {}
-    ~latch_release() { release(); }
-    latch_release(const latch_release&) = delete;
-    latch_release& operator=(const latch_release&) = delete;
-    void release() {
-        if (latch_)
-            latch_->count_down();
-        latch_ = nullptr;
-    }
+    gate() = default;
+    ~gate() { open(); }
+    gate(const gate&) = delete;
+    gate& operator=(const gate&) = delete;
+
+    void wait_here();
+    void open();
+    bool gave_up() const noexcept { return gave_up_; }
 
 private:
-    std::latch* latch_;
+    std::promise<void> promise_;
+    std::shared_future<void> opened_ = promise_.get_future().share();
+    std::once_flag once_;
+    std::atomic<bool> gave_up_{false};
 };
 
 /// Completes after everything that was posted to the lock service of the calling coroutine's
