@@ -80,8 +80,9 @@ def method(results):
         f"- Packages: {versions}.",
         f"- Cycle: {runs(profile['cycle_runs'])} per peer and file system, interleaved; each run "
         f"{profile['warmup']} warm-up + {profile['cycles']} timed cycles "
-        f"({profile['cycles_python']} for flufl.lock, {profile['cycles_network']} on a network "
-        "file system). Shown: the median over runs of each run's median and p99.",
+        f"({profile['cycles_python']} for flufl.lock; {profile['cycles_network']} warm-up + "
+        f"{profile['cycles_network']} timed on a network file system). Shown: the median over "
+        "runs of each run's median and p99.",
         f"- Hand-off: {profile['handoffs']} hand-offs per peer, fewer for the peers that sleep "
         f"seconds between tries ({slow}); the holder keeps the lock {hold[0]:g}-{hold[1]:g} ms "
         "(uniform) after the waiter has started waiting. Latency = waiter's acquire returned - "
