@@ -15,23 +15,27 @@ namespace locknix::detail {
 
 class dir_watch {
 public:
-    /// Watches the directory of `lock_path` for the removal or renaming of its last component.
-    /// If inotify is unavailable, `wait_for` just sleeps.
-    explicit dir_watch(const std::string& lock_path);
+    /// With `watch_dir`, watches the directory of `lock_path` for the removal or renaming of its
+    /// last component (if inotify is available). With `wakeable`, `wake` can end a wait from any
+    /// thread.
+    dir_watch(const std::string& lock_path, bool watch_dir, bool wakeable);
     ~dir_watch();
 
     dir_watch(const dir_watch&) = delete;
     dir_watch& operator=(const dir_watch&) = delete;
 
-    /// Waits for `duration` or until the lock file is removed, whichever comes first.
-    void wait_for(std::chrono::nanoseconds duration);
+    /// Waits for `duration`, until the lock file is removed, or until woken, whichever comes
+    /// first. Returns true when woken.
+    bool wait_for(std::chrono::nanoseconds duration);
 
-    bool watching() const noexcept { return fd_ >= 0; }
+    /// Ends the current or the next wait. Async-signal-safe.
+    void wake() noexcept;
 
 private:
     bool drain_matches();
 
-    int fd_ = -1;
+    int inotify_ = -1;
+    int wake_ = -1;
     std::string name_;
 };
 

@@ -7,6 +7,7 @@
 #include "protocol.hpp"
 #include "wait_policy.hpp"
 
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -113,16 +114,27 @@ file_lock::~file_lock() {
     impl_->core.close();
 }
 
-void file_lock::acquire_for(std::chrono::nanoseconds timeout, error_code& ec) {
+void file_lock::acquire_for(std::chrono::nanoseconds timeout, std::stop_token stop,
+                            error_code& ec) {
     ec.clear();
     std::lock_guard guard(impl_->mutex);
     auto& core = impl_->core;
     auto& fs = core.fs();
     const auto& o = core.options();
+    const error_code cancelled(ECANCELED, boost::system::generic_category());
+    if (stop.stop_requested()) {
+        ec = cancelled;
+        return;
+    }
 
+    struct waker {
+        detail::dir_watch* watch;
+        void operator()() const noexcept { watch->wake(); }
+    };
     detail::wait_policy policy(o.min_poll, o.max_poll,
                                detail::deadline_after(fs.steady_now(), timeout));
     std::optional<detail::dir_watch> watch;
+    std::optional<std::stop_callback<waker>> on_stop;
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     for (;;) {
         const auto result = core.attempt(ec);
@@ -142,16 +154,19 @@ void file_lock::acquire_for(std::chrono::nanoseconds timeout, error_code& ec) {
         if (next.what == detail::wait_decision::action::attempt)
             continue;
 
-        if (o.use_inotify && !watch) {
+        if (!watch) {
+            watch.emplace(core.lock_path(), o.use_inotify, stop.stop_possible());
+            if (stop.stop_possible())
+                on_stop.emplace(stop, waker{&*watch});
             // The lock may have gone before the watch was in place: look once more first.
-            watch.emplace(core.lock_path());
-            continue;
+            if (o.use_inotify)
+                continue;
         }
-        const auto left = next.until - fs.steady_now();
-        if (watch)
-            watch->wait_for(left);
-        else
-            std::this_thread::sleep_for(left);
+        if (watch->wait_for(next.until - fs.steady_now()) || stop.stop_requested()) {
+            core.abandon();
+            ec = cancelled;
+            return;
+        }
     }
 }
 
@@ -241,6 +256,18 @@ std::optional<holder_info> file_lock::holder(error_code& ec) const {
     ec.clear();
     std::lock_guard guard(impl_->mutex);
     return impl_->core.holder(ec);
+}
+
+void file_lock::break_lock(const holder_info& holder) {
+    error_code ec;
+    break_lock(holder, ec);
+    throw_on_error(ec, "break the lock");
+}
+
+void file_lock::break_lock(const holder_info& holder, error_code& ec) {
+    ec.clear();
+    std::lock_guard guard(impl_->mutex);
+    impl_->core.break_holder(holder, ec);
 }
 
 std::optional<std::chrono::system_clock::time_point> file_lock::expiration() const {

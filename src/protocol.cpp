@@ -291,6 +291,20 @@ attempt_result protocol::after_failed_link(error_code link_error, error_code& ec
 }
 
 attempt_result protocol::break_expired(const lock_read& judged, error_code& ec) {
+    switch (break_lock(judged, true, ec)) {
+    case break_outcome::broken:
+    case break_outcome::changed:
+        return {attempt_outcome::retry_now, {}, {}};
+    case break_outcome::busy:
+        return {attempt_outcome::retry, {}, {}};
+    case break_outcome::failed:
+        break;
+    }
+    return {};
+}
+
+protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expired_only,
+                                             error_code& ec) {
     // Breakers are serialised by a directory next to the lock (mkdir is atomic on NFS too), so
     // one breaker's removal cannot land between another's check and rename.
     error_code e;
@@ -301,24 +315,24 @@ attempt_result protocol::break_expired(const lock_read& judged, error_code& ec) 
         if (!se && mutex.directory &&
             fs_->wall_now() > plus(mutex.mtime, stale_breaker_age(options_)) &&
             remove_stale_breaker_mutex())
-            return {attempt_outcome::retry_now, {}, {}};
-        return {attempt_outcome::retry, {}, {}};
+            return break_outcome::changed;
+        return break_outcome::busy;
     }
     if (e) {
         if (is_transient(e))
-            return {attempt_outcome::retry, {}, {}};
-        fail(ec, e, "create the breaker mutex to break an expired lock", breaker_mutex_path_);
-        return {};
+            return break_outcome::busy;
+        fail(ec, e, "create the breaker mutex to break a lock", breaker_mutex_path_);
+        return break_outcome::failed;
     }
 
-    auto result = break_under_mutex(judged, ec);
+    const auto outcome = break_under_mutex(judged, expired_only, ec);
 
     error_code re;
     fs_->rmdir(breaker_mutex_path_, re);
     if (re && !is(re, ENOENT))
         log(log_level::warning,
             "cannot remove the breaker mutex " + breaker_mutex_path_ + ": " + re.message());
-    return result;
+    return outcome;
 }
 
 bool protocol::remove_stale_breaker_mutex() {
@@ -342,28 +356,27 @@ bool protocol::remove_stale_breaker_mutex() {
     return false;
 }
 
-attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& ec) {
-    const attempt_result again{attempt_outcome::retry_now, {}, {}};
-
-    // Check again, right before the rename: the same inode, content and expired mtime.
+protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, bool expired_only,
+                                                    error_code& ec) {
+    // Check again, right before the rename: the same inode, content and mtime, still expired.
     error_code e;
     const lock_read now = read_lock(lock_path_, e);
     if (e)
-        return is_transient(e) ? attempt_result{} : again;
+        return is_transient(e) ? break_outcome::busy : break_outcome::changed;
     if (!now.exists || now.foreign || now.content != judged.content ||
         now.status.inode != judged.status.inode || now.status.mtime != judged.status.mtime ||
-        !(fs_->wall_now() > plus(now.status.mtime, options_.clock_slop)))
-        return again;
+        (expired_only && !(fs_->wall_now() > plus(now.status.mtime, options_.clock_slop))))
+        return break_outcome::changed;
 
     fs_->rename(lock_path_, aside_path_, e);
     if (is(e, ENOENT))
-        return again;
+        return break_outcome::changed;
     if (e) {
         if (is_transient(e))
-            return {};
-        fail(ec, e, "move the expired lock aside to break it (permissions or a sticky directory?)",
+            return break_outcome::busy;
+        fail(ec, e, "move the lock aside to break it (permissions or a sticky directory?)",
              lock_path_);
-        return {};
+        return break_outcome::failed;
     }
 
     // Whatever we moved aside is ours alone now. If it is not the lock we judged, a fresh lock
@@ -378,7 +391,7 @@ attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& 
             log(log_level::warning, "could not put back a fresh lock moved aside at " +
                                         aside_path_ + ": " + le.message());
         fs_->unlink(aside_path_, le);
-        return again;
+        return break_outcome::changed;
     }
 
     fs_->unlink(aside_path_, e);
@@ -389,10 +402,47 @@ attempt_result protocol::break_under_mutex(const lock_read& judged, error_code& 
         if (ce && !is(ce, ENOENT))
             log(log_level::warning, "broke the lock but cannot remove the claim " + judged.content +
                                         ": " + ce.message());
-        log(log_level::info, "broke the expired lock " + lock_path_ + " of " +
-                                 describe(to_holder(judged.content, *fields, {})));
+        log(log_level::info,
+            std::string(expired_only ? "broke the expired lock " : "broke the lock ") + lock_path_ +
+                " of " + describe(to_holder(judged.content, *fields, {})));
     }
-    return again;
+    return break_outcome::broken;
+}
+
+void protocol::break_holder(const holder_info& expected, error_code& ec) {
+    adopt_if_forked();
+    for (int tries = 0;; ++tries) {
+        error_code e;
+        const lock_read lock = read_lock(lock_path_, e);
+        if (e) {
+            fail(ec, e, "read the lock file", lock_path_);
+            return;
+        }
+        if (lock.exists && lock.foreign) {
+            fail(ec, errc::foreign_file, "break the lock", lock_path_);
+            return;
+        }
+        if (!lock.exists || lock.content != expected.claim ||
+            lock.status.mtime != expected.expiry) {
+            fail(ec, errc::not_locked, "break the lock (it changed hands)", lock_path_);
+            return;
+        }
+        switch (break_lock(lock, false, ec)) {
+        case break_outcome::broken:
+            return;
+        case break_outcome::failed:
+            return;
+        case break_outcome::changed:
+            continue; // read again: gone, or another holder now
+        case break_outcome::busy:
+            if (tries >= 2) {
+                fail(ec, sys(EAGAIN), "break the lock (another breaker is at work)",
+                     breaker_mutex_path_);
+                return;
+            }
+            continue;
+        }
+    }
 }
 
 void protocol::abandon() noexcept {

@@ -80,6 +80,10 @@ public:
 
     lock_state state(boost::system::error_code& ec);
 
+    /// Breaks the lock of `expected` (as read by `holder`), expired or not. Removes nothing if the
+    /// lock changed hands since (`errc::not_locked`) or is not a lock (`errc::foreign_file`).
+    void break_holder(const holder_info& expected, boost::system::error_code& ec);
+
     /// Releases the lock if held and removes the claim file, ignoring errors; used on
     /// destruction. Does nothing in a forked child.
     void close() noexcept;
@@ -109,9 +113,23 @@ private:
     bool ensure_claim(boost::system::error_code& ec);
     attempt_result after_failed_link(boost::system::error_code link_error,
                                      boost::system::error_code& ec);
+    enum class break_outcome {
+        /// The judged lock was removed.
+        broken,
+        /// The lock path no longer holds the judged lock; nothing was removed.
+        changed,
+        /// Another breaker is at work, or a passing error: try again later.
+        busy,
+        /// `ec` says why.
+        failed,
+    };
+
     attempt_result break_expired(const lock_read& judged, boost::system::error_code& ec);
+    break_outcome break_lock(const lock_read& judged, bool expired_only,
+                             boost::system::error_code& ec);
     bool remove_stale_breaker_mutex();
-    attempt_result break_under_mutex(const lock_read& judged, boost::system::error_code& ec);
+    break_outcome break_under_mutex(const lock_read& judged, bool expired_only,
+                                    boost::system::error_code& ec);
     bool check_held(boost::system::error_code& ec);
     lock_read read_lock(const std::string& path, boost::system::error_code& ec);
     void fail(boost::system::error_code& ec, boost::system::error_code error, std::string operation,

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -77,6 +78,22 @@ public:
         acquire_for(detail::to_timeout(timeout), ec);
     }
 
+    /// As above, and a stop request through `stop` ends the wait at once with
+    /// `boost::system::errc::operation_canceled` (distinct from `errc::timed_out`), leaving no
+    /// claim file. The request may come from any thread.
+    template <class Rep, class Period>
+    void acquire(std::chrono::duration<Rep, Period> timeout, std::stop_token stop) {
+        boost::system::error_code ec;
+        acquire_for(detail::to_timeout(timeout), std::move(stop), ec);
+        throw_on_error(ec, "acquire");
+    }
+
+    template <class Rep, class Period>
+    void acquire(std::chrono::duration<Rep, Period> timeout, std::stop_token stop,
+                 boost::system::error_code& ec) {
+        acquire_for(detail::to_timeout(timeout), std::move(stop), ec);
+    }
+
     /// One attempt; true if this object now holds the lock. Breaks an expired lock first.
     bool try_acquire();
     bool try_acquire(boost::system::error_code& ec);
@@ -111,6 +128,14 @@ public:
     std::optional<holder_info> holder() const;
     std::optional<holder_info> holder(boost::system::error_code& ec) const;
 
+    /// Breaks the lock held by `holder` (as returned by `holder()`), expired or not: for operators
+    /// who know that holder is gone. Breakers are serialised as for expired locks, and only that
+    /// holder's lock is removed, with its claim file: if the lock changed hands since `holder` was
+    /// read, nothing is removed and the error is `errc::not_locked`; a file that is not a lock is
+    /// reported as `errc::foreign_file` and left alone.
+    void break_lock(const holder_info& holder);
+    void break_lock(const holder_info& holder, boost::system::error_code& ec);
+
     /// The current lock's expiry (its mtime), whoever holds it; empty when unlocked.
     std::optional<std::chrono::system_clock::time_point> expiration() const;
 
@@ -144,7 +169,11 @@ public:
     }
 
 private:
-    void acquire_for(std::chrono::nanoseconds timeout, boost::system::error_code& ec);
+    void acquire_for(std::chrono::nanoseconds timeout, boost::system::error_code& ec) {
+        acquire_for(timeout, std::stop_token(), ec);
+    }
+    void acquire_for(std::chrono::nanoseconds timeout, std::stop_token stop,
+                     boost::system::error_code& ec);
     [[noreturn]] void throw_error(boost::system::error_code ec, const char* operation) const;
     void throw_on_error(boost::system::error_code ec, const char* operation) const {
         if (ec)
