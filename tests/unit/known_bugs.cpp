@@ -17,9 +17,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using boost::system::error_code;
@@ -231,6 +236,42 @@ BOOST_FIXTURE_TEST_CASE(a_reused_claim_still_names_itself, fixture) {
     lock.acquire(0s);
     BOOST_TEST(lt::read_file(lock_path) == lock.claim_path());
     BOOST_TEST(lock.state() == lock_state::held_by_us);
+}
+
+// file_lock.cpp, ~file_lock() -> stop_refresher() and the impl mutex: after fork(), the child's
+// copy of a kept-alive lock refers to the parent's keep-alive thread, which does not exist in the
+// child. If that thread held the object's mutex (during a refresh) or the refresher mutex (right
+// after keep_alive() started it) at the fork, the child's destructor waits for it forever. The
+// header promises that a child's destructor "does nothing of that". Here the fork happens while
+// a refresh is in progress (held in a hook); the child must exit before its alarm.
+BOOST_FIXTURE_TEST_CASE(a_forked_child_can_destroy_a_kept_alive_lock, fixture) {
+    auto seam = std::make_shared<lt::fault_fs>();
+    auto o = lt::test_options(seam);
+    o.lifetime = 150ms;
+    std::optional<locknix::file_lock> lock;
+    lock.emplace(lock_path, o);
+    lock->acquire(0s);
+    std::promise<void> refreshing;
+    std::promise<void> forked;
+    auto forked_future = forked.get_future().share();
+    seam->add_hook({fs_op::set_times, lt::hook_phase::before, {}, 0, 1, [&](const lt::fs_call&) {
+                        refreshing.set_value();
+                        forked_future.wait();
+                    }});
+    lock->keep_alive();
+    refreshing.get_future().wait();
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(5);
+        lock.reset();
+        ::_exit(0);
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    forked.set_value();
+    BOOST_TEST(WIFEXITED(status), "child killed by signal " << WTERMSIG(status));
+    BOOST_TEST(lock->is_held());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -286,32 +286,6 @@ BOOST_FIXTURE_TEST_CASE(a_forked_child_does_not_own_the_parents_lock, lock_fixtu
     lock->release();
 }
 
-BOOST_FIXTURE_TEST_CASE(a_forked_child_can_destroy_a_kept_alive_lock, lock_fixture) {
-    // The child's copy has the parent's keep-alive thread object, but not the thread.
-    auto seam = std::make_shared<lt::fault_fs>();
-    auto o = lt::test_options(seam);
-    o.lifetime = 30s; // no refresh during the test
-    std::optional<locknix::file_lock> lock;
-    lock.emplace(lock_path, o);
-    lock->acquire(0s);
-    lock->keep_alive();
-    const std::string claim = lock->claim_path();
-    const pid_t child = ::fork();
-    BOOST_REQUIRE(child >= 0);
-    if (child == 0) {
-        ::alarm(20);
-        lock.reset();
-        ::_exit(0);
-    }
-    int status = 0;
-    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-    BOOST_TEST(WIFEXITED(status));
-    BOOST_TEST(WEXITSTATUS(status) == 0);
-    BOOST_TEST(lock->is_held());
-    BOOST_TEST(lt::link_count(claim) == 2u);
-    lock->release();
-}
-
 // --- Timeouts ----------------------------------------------------------------------------
 
 struct one_attempt_case {
@@ -420,16 +394,31 @@ const timeout_case timeout_cases[] = {
 
 BOOST_DATA_TEST_CASE_F(lock_fixture, a_timeout_ends_with_an_attempt_at_the_deadline,
                        boost::unit_test::data::make(timeout_cases), c) {
+    // Polls an hour apart: the only wait is the one cut at the deadline, so the second and last
+    // attempt starts at the deadline the duration converts to.
     auto other = other_holds();
-    locknix::file_lock lock(lock_path, options());
+    auto o = options();
+    o.min_poll = o.max_poll = 1h;
+    locknix::file_lock lock(lock_path, o);
     const auto times = time_attempts();
     const auto start = fs->steady_now();
     error_code ec;
     c.acquire(lock, ec);
     BOOST_TEST(ec == errc::timed_out);
-    BOOST_REQUIRE(times->size() >= 2u);
+    BOOST_REQUIRE(times->size() == 2u);
     BOOST_TEST((times->back() >= start + c.at_least));
     BOOST_TEST(!lt::exists(lock.claim_path()));
+}
+
+BOOST_FIXTURE_TEST_CASE(short_polls_never_give_up_before_the_deadline, lock_fixture) {
+    auto other = other_holds();
+    locknix::file_lock lock(lock_path, options());
+    const auto start = fs->steady_now();
+    error_code ec;
+    lock.acquire(20ms, ec);
+    BOOST_TEST(ec == errc::timed_out);
+    BOOST_TEST((fs->steady_now() >= start + 20ms));
+    BOOST_TEST(attempts() >= 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_wait_never_sleeps_past_the_deadline, lock_fixture) {

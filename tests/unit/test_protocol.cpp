@@ -243,6 +243,16 @@ BOOST_DATA_TEST_CASE_F(core_fixture, a_link_whose_reply_was_lost_counts_as_acqui
     BOOST_TEST(!lt::exists(lock_path));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_lost_reply_is_recognised_by_the_claims_link_count, core_fixture) {
+    fs->lose_reply(fs_op::link, EEXIST, lt::path_is(lock_path));
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    // A link count of 2 on the claim settles it: the lock file is not even read.
+    for (const auto& c : fs->calls())
+        BOOST_TEST(!(c.op == fs_op::open && c.path == lock_path));
+}
+
 BOOST_DATA_TEST_CASE_F(core_fixture, a_lost_reply_on_sshfs_counts_as_acquired_by_content,
                        boost::unit_test::data::make(lost_reply_errnos), e) {
     fs->set_sshfs(true);
