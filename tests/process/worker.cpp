@@ -5,8 +5,12 @@
 // to each through its standard input and output:
 //
 //   hammer  --lock P --counter C --marker M --iterations N [--lifetime-ms L] [--slop-ms S]
-//           N times: acquire, enter the critical section, increment the counter, leave,
-//           release. Prints "iterations= overlaps= stale= breaks=".
+//           [--journal J --tag T] [--hold-us U] [--pause-us P] [--barrier 1]
+//           N times: acquire, enter the critical section, increment the counter (and append T
+//           to the journal; stay U microseconds), leave, release (and pause P microseconds,
+//           leaving the lock to slower pollers). With a barrier, prints
+//           "ready" and first waits for the end of the pipe on descriptor 3. Prints
+//           "iterations= overlaps= stale= breaks=".
 //   die     --lock P --lifetime-ns L [--counter C --marker M]
 //           Acquires, enters the critical section (if given), prints "held claim= breaks=
 //           overlaps= stale=" and
@@ -41,6 +45,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -106,6 +111,18 @@ bool read_to_end(int fd) {
         if (n < 0 && errno != EINTR)
             return false;
     }
+}
+
+// Says "ready", then waits until the test closes the barrier pipe (descriptor 3), which
+// releases every waiting process at once.
+bool wait_for_barrier() {
+    say("ready");
+    if (!read_to_end(3)) {
+        std::perror("worker: read the barrier");
+        return false;
+    }
+    ::close(3);
+    return true;
 }
 
 // Counts the breaks reported through the logger hook.
@@ -199,6 +216,12 @@ section_result one_iteration(locknix::file_lock& lock, const arguments& args) {
     const auto r = enter_section(args.get("marker"));
     const std::string& counter = args.get("counter");
     write_counter(counter, read_counter(counter) + 1);
+    if (args.has("journal")) {
+        std::ofstream journal(args.get("journal"), std::ios::app);
+        journal << args.get("tag");
+    }
+    if (args.has("hold-us"))
+        std::this_thread::sleep_for(std::chrono::microseconds(args.number("hold-us", 0)));
     leave_section(args.get("marker"), r);
     lock.unlock();
     return r;
@@ -206,6 +229,8 @@ section_result one_iteration(locknix::file_lock& lock, const arguments& args) {
 
 int hammer(const arguments& args) {
     locknix::file_lock lock(args.get("lock"), options_from(args));
+    if (args.has("barrier") && !wait_for_barrier())
+        return 3;
     const long iterations = args.number("iterations", 1);
     long overlaps = 0;
     long stale = 0;
@@ -213,6 +238,8 @@ int hammer(const arguments& args) {
         const auto r = one_iteration(lock, args);
         overlaps += r.overlaps;
         stale += r.stale;
+        if (args.has("pause-us"))
+            std::this_thread::sleep_for(std::chrono::microseconds(args.number("pause-us", 0)));
     }
     say("iterations=" + std::to_string(iterations) + " overlaps=" + std::to_string(overlaps) +
         " stale=" + std::to_string(stale) + " breaks=" + std::to_string(breaks.load()));
@@ -236,12 +263,8 @@ int die(const arguments& args) {
 
 int breaker(const arguments& args) {
     locknix::file_lock lock(args.get("lock"), options_from(args));
-    say("ready");
-    if (!read_to_end(3)) {
-        std::perror("worker: read the barrier");
+    if (!wait_for_barrier())
         return 3;
-    }
-    ::close(3);
     const auto r = one_iteration(lock, args);
     say("overlaps=" + std::to_string(r.overlaps) + " stale=" + std::to_string(r.stale) +
         " breaks=" + std::to_string(breaks.load()));
