@@ -567,6 +567,34 @@ class RunTests(LockTest):
         self.assertEqual(waiter.stdout.read(), 'second\n')
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_claim_is_created_once_while_waiting(self):
+        """A wait creates its claim file once, however long it lasts: strace counts the
+        exclusive creations of claim names by the waiter and all its threads."""
+        if not shutil.which('strace'):
+            self.skipTest('needs strace(1)')
+        holder = self.hold()
+        before = snapshot(self.dir)
+        trace_dir = tempfile.mkdtemp(prefix='locknix-cli-trace-')
+        try:
+            trace = os.path.join(trace_dir, 'trace')
+            r = subprocess.run(['strace', '-f', '-qq', '-s', '4096', '-e', 'trace=openat,open',
+                                '-o', trace, LOCKNIX, 'run', '--timeout', '2s', self.lock, '--',
+                                'true'],
+                               stdin=subprocess.DEVNULL, text=True, capture_output=True,
+                               timeout=SAFETY)
+            if r.returncode != TEMPFAIL and 'ptrace' in r.stderr:
+                self.skipTest('strace cannot trace here: ' + r.stderr)
+            self.assert_error_line(r, TEMPFAIL, 'timed out')
+            with open(trace) as f:
+                lines = f.read().splitlines()
+        finally:
+            shutil.rmtree(trace_dir)
+        claim_prefix = '"%s|' % self.lock
+        creations = [line for line in lines if claim_prefix in line and 'O_EXCL' in line]
+        self.assertEqual(len(creations), 1, '\n'.join(creations))
+        self.assertEqual(snapshot(self.dir), before)  # and the claim is gone again
+        self.release(holder)
+
     def test_breaks_an_expired_lock_in_one_try(self):
         self.make_lock(expiry=time.time() - 3600)
         r = locknix('run', '--timeout', '0', self.lock, '--', 'true')
