@@ -3,9 +3,11 @@
 
 #include <locknix/file_system.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,7 +161,22 @@ public:
         return name;
     }
 
-    int process_id() override { return static_cast<int>(::getpid()); }
+    // getpid(2) is a real system call, made on every operation of a lock to notice a fork; the
+    // pid is cached instead and renewed in the child by an atfork handler. (A raw clone(2) that
+    // skips the handlers and then uses a lock is not supported.)
+    int process_id() override {
+        static const bool registered = [] {
+            cached_pid.store(static_cast<int>(::getpid()));
+            ::pthread_atfork(nullptr, nullptr,
+                             [] { cached_pid.store(static_cast<int>(::getpid())); });
+            return true;
+        }();
+        (void)registered;
+        return cached_pid.load(std::memory_order_relaxed);
+    }
+
+private:
+    static inline std::atomic<int> cached_pid{0};
 };
 
 } // namespace
