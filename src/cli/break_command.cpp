@@ -7,12 +7,9 @@
 #include "lock_path.hpp"
 #include "text.hpp"
 
-#include <locknix/file_system.hpp>
+#include <locknix/error.hpp>
 
-#include <cerrno>
 #include <cstdio>
-#include <fcntl.h>
-#include <optional>
 #include <string>
 
 namespace locknix::cli {
@@ -45,8 +42,8 @@ directory not writable.
 constexpr auto break_patience = 2s;
 constexpr auto slice = 100ms;
 
-// Longer than any claim the library writes or accepts.
-constexpr std::size_t max_lock_size = 4096;
+// What break_lock reports when another breaker held the breaker mutex at each of its tries.
+constexpr auto another_breaker = boost::system::errc::resource_unavailable_try_again;
 
 struct break_options {
     bool force = false;
@@ -124,78 +121,22 @@ int break_expired(file_lock& lock, const holder_info& judged) {
     }
 }
 
-struct file_snapshot {
-    bool regular = false;
-    std::string content;
-    wall::time_point mtime;
-};
-
-// Reads a file the way the library reads a lock: never through a symbolic link, at most a claim.
-std::optional<file_snapshot> read_small_file(file_system& fs, const std::string& path,
-                                             error_code& ec) {
-    const int fd = fs.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0, ec);
-    if (ec)
-        return std::nullopt;
-    file_snapshot snapshot;
-    const file_status status = fs.fstat(fd, ec);
-    snapshot.regular = !ec && status.regular && status.size <= max_lock_size;
-    snapshot.mtime = status.mtime;
-    if (snapshot.regular) {
-        char buffer[max_lock_size + 1];
-        std::size_t n = 0;
-        while (n < sizeof buffer) {
-            const std::size_t got = fs.read(fd, buffer + n, sizeof buffer - n, ec);
-            if (ec || got == 0)
-                break;
-            n += got;
-        }
-        snapshot.content.assign(buffer, n);
-    }
-    error_code ignored;
-    fs.close(fd, ignored);
-    if (ec)
-        return std::nullopt;
-    return snapshot;
-}
-
-// Breaks a lock that has not expired. The lock is renamed aside, so that nothing acquired
-// meanwhile can be removed by mistake: what was moved is checked (the same claim, the same
-// expiry) and put back if it is not the lock that was judged.
+// Breaks a lock that has not expired, through the library: under the breaker mutex that the
+// breakers of expired locks take too, and only if the lock is still the one judged (the same
+// claim, the same expiry). When it is not, or another breaker is at work, the lock is judged
+// again.
 int break_forced(file_lock& lock, holder_info judged) {
-    const auto fs = posix_file_system();
-    const std::string aside = lock.claim_path() + ".forced";
     for (int tries = 0; tries < 3; ++tries) {
         error_code ec;
-        fs->rename(lock.path(), aside, ec);
-        if (ec == boost::system::errc::no_such_file_or_directory) {
-            say("nothing to break: " + printable(lock.path()) + " was released meanwhile");
-            return exit_code::success;
-        }
-        if (ec)
-            throw from_error_code(ec, "cannot move the lock " + lock.path() + " aside to break it");
-
-        const auto moved = read_small_file(*fs, aside, ec);
-        if (moved && moved->regular && moved->content == judged.claim &&
-            moved->mtime == judged.expiry) {
-            fs->unlink(aside, ec);
-            if (ec)
-                throw from_error_code(ec, "broke the lock " + lock_of(lock, judged) +
-                                              " but cannot remove " + aside);
-            fs->unlink(judged.claim, ec);
-            if (ec && ec != boost::system::errc::no_such_file_or_directory)
-                throw from_error_code(ec, "broke the lock " + lock_of(lock, judged) +
-                                              " but cannot remove its claim " + judged.claim);
+        try {
+            lock.break_lock(judged);
             say("broke the lock " + lock_of(lock, judged) + " (forced: it was not expired)");
             return exit_code::success;
+        } catch (const boost::system::system_error& e) {
+            ec = e.code();
+            if (ec != errc::not_locked && ec != errc::foreign_file && ec != another_breaker)
+                throw from_system_error(e);
         }
-
-        // Another holder took the lock in between: give its lock back.
-        fs->link(aside, lock.path(), ec);
-        error_code ignored;
-        fs->unlink(aside, ignored);
-        if (ec)
-            throw from_error_code(ec, "cannot put back the lock " + lock.path() +
-                                          " that changed hands while breaking it");
 
         const lock_look look = look_at(lock, wall::now());
         if (look.state == lock_state::not_a_lock)
@@ -206,6 +147,10 @@ int break_forced(file_lock& lock, holder_info judged) {
         }
         if (look.state == lock_state::held_by_other_breakable)
             return break_expired(lock, *look.holder);
+        if (ec == another_breaker && look.holder->claim == judged.claim)
+            throw cli_error(exit_code::not_acquired,
+                            "locknix: cannot break the lock " + lock_of(lock, judged) +
+                                " now: another process is breaking it; try again");
         judged = *look.holder;
     }
     throw cli_error(exit_code::not_acquired,

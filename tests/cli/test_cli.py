@@ -488,6 +488,25 @@ class BreakTests(LockTest):
         self.assertEqual(os.listdir(self.dir), [os.path.basename(other)])
 
 
+    def test_force_takes_turns_with_other_breakers(self):
+        """A forced break takes the breaker mutex (LOCKFILE.break) that the breakers of expired
+        locks take: while another breaker holds it, nothing is removed. The slop keeps that
+        mutex from being judged stale."""
+        self.make_lock(expiry=time.time() + 3600)
+        os.mkdir(self.lock + '.break')
+        before = snapshot(self.dir)
+        r = locknix('break', '--force', '--slop', '1h', self.lock)
+        self.assert_error_line(r, TEMPFAIL, '%s of host otherhost pid 4242' % self.lock,
+                               'another process is breaking it')
+        self.assertEqual(r.stdout, '')
+        self.assertEqual(snapshot(self.dir), before)
+        os.rmdir(self.lock + '.break')
+        r = locknix('break', '--force', '--slop', '1h', self.lock)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('broke the lock %s of host otherhost pid 4242 (forced' % self.lock, r.stdout)
+        self.assertEqual(os.listdir(self.dir), [])
+
+
 class RunTests(LockTest):
     def test_exit_status_is_commands(self):
         for script, code in (('exit 0', 0), ('exit 42', 42), ('exit 255', 255),
