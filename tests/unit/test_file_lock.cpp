@@ -71,7 +71,7 @@ struct lock_fixture {
     // Records the fake steady time of every attempt.
     std::shared_ptr<std::vector<steady_time>> time_attempts() {
         auto times = std::make_shared<std::vector<steady_time>>();
-        auto seam = fs;
+        lt::fault_fs* seam = fs.get(); // not a shared_ptr: the seam owns this hook
         fs->add_hook({fs_op::link, lt::hook_phase::before, lt::path_is(lock_path), 0, 0,
                       [times, seam](const lt::fs_call&) {
                           times->push_back(seam->steady_now());
@@ -466,12 +466,12 @@ BOOST_FIXTURE_TEST_CASE(deadlines_ignore_wall_clock_jumps, lock_fixture) {
                   [this](const lt::fs_call&) {
                       fs->advance_wall(-24h);
                   }});
-    const auto times = time_attempts();
     const auto start = fs->steady_now();
     error_code ec;
     lock.acquire(20ms, ec);
     BOOST_TEST(ec == errc::timed_out);
-    BOOST_TEST((times->back() >= start + 20ms));
+    BOOST_TEST((fs->steady_now() >= start + 20ms));
+    BOOST_TEST(attempts() >= 2u);
 }
 
 struct forever_case {
@@ -1031,6 +1031,7 @@ BOOST_FIXTURE_TEST_CASE(keep_alive_gives_up_when_refreshes_fail_past_the_expiry,
 
 BOOST_FIXTURE_TEST_CASE(keep_alive_rides_out_a_passing_failure, lock_fixture) {
     refresh_counter refreshes;
+    fs->freeze_wall(lt::whole_second_now()); // however slow the thread, the lock never expires
     auto o = options();
     o.lifetime = 300ms;
     locknix::file_lock lock(lock_path, o);
