@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <exception>
+#include <fcntl.h>
 #include <optional>
 #include <stdexcept>
 
@@ -71,12 +72,21 @@ asio::awaitable<void> service_round_trip(const std::string& dir) {
 }
 
 counting_fs::counts counting_fs::snapshot() const noexcept {
-    return {open_.load(),   lstat_.load(),     link_.load(),
-            unlink_.load(), set_times_.load(), all_.load()};
+    counts c;
+    c.open = open_.load();
+    c.create = create_.load();
+    c.lstat = lstat_.load();
+    c.link = link_.load();
+    c.unlink = unlink_.load();
+    c.set_times = set_times_.load();
+    c.all = all_.load();
+    return c;
 }
 
 int counting_fs::open(const std::string& path, int flags, unsigned mode, error_code& ec) {
     ++open_;
+    if ((flags & O_CREAT) != 0)
+        ++create_;
     ++all_;
     return inner_->open(path, flags, mode, ec);
 }

@@ -91,14 +91,16 @@ private:
 /// service's strand like every operation. `dir` holds the idle object's (never created) files.
 asio::awaitable<void> service_round_trip(const std::string& dir);
 
-/// A seam over another that counts the calls a waiter makes (open, lstat, link, and all file
-/// calls), and lets a test observe reads of the steady clock, which only the front ends make.
+/// A seam over another that counts the calls a waiter makes (open, claims created, lstat, link,
+/// and all file calls), and lets a test observe reads of the steady clock, which only the front
+/// ends make.
 class counting_fs final : public file_system {
 public:
     explicit counting_fs(std::shared_ptr<file_system> inner) : inner_(std::move(inner)) {}
 
     struct counts {
         std::size_t open = 0;
+        std::size_t create = 0; // opens with O_CREAT: claims made
         std::size_t lstat = 0;
         std::size_t link = 0;
         std::size_t unlink = 0;
@@ -131,7 +133,8 @@ public:
 private:
     std::shared_ptr<file_system> inner_;
     std::function<void()> steady_callback_;
-    std::atomic<std::size_t> open_{0}, lstat_{0}, link_{0}, unlink_{0}, set_times_{0}, all_{0};
+    std::atomic<std::size_t> open_{0}, create_{0}, lstat_{0}, link_{0}, unlink_{0}, set_times_{0},
+        all_{0};
 };
 
 /// The front ends one behaviour table runs through.
