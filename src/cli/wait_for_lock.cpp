@@ -94,9 +94,10 @@ private:
 // its mutex until the wait ends.
 class watcher {
 public:
-    watcher(const file_lock& lock, signal_pipe& signals, reporter& out)
-        : signals_(signals), out_(out), reader_(make_lock(lock.path(), reading_options(lock))),
-          pid_(::getpid()) {
+    // With `draw`, shows who holds the lock every redraw_period.
+    watcher(const file_lock& lock, signal_pipe& signals, reporter& out, bool draw)
+        : signals_(signals), out_(out), draw_(draw),
+          reader_(make_lock(lock.path(), reading_options(lock))), pid_(::getpid()) {
         error_code ec;
         host_ = posix_file_system()->host_name(ec);
         try {
@@ -138,14 +139,14 @@ private:
         auto next_draw = steady::now();
         bool first_look = true;
         for (;;) {
-            if (out_.verbose() && steady::now() >= next_draw) {
+            if (draw_ && steady::now() >= next_draw) {
                 show_holder(first_look);
                 first_look = false;
-                next_draw += redraw_period;
+                next_draw = steady::now() + redraw_period;
             }
 
             struct pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {ended_.fd(), POLLIN, 0}};
-            const int r = ::poll(fds, 2, out_.verbose() ? milliseconds_until(next_draw) : -1);
+            const int r = ::poll(fds, 2, draw_ ? milliseconds_until(next_draw) : -1);
             if (r < 0 && errno != EINTR) {
                 poll_error_ = errno;
                 stop_.request_stop();
@@ -208,6 +209,7 @@ private:
 
     signal_pipe& signals_;
     reporter& out_;
+    bool draw_;
     std::unique_ptr<file_lock> reader_;
     int pid_;
     std::string host_;
@@ -254,7 +256,8 @@ std::optional<received_signal> wait_for_lock(file_lock& lock, nanoseconds timeou
     std::optional<received_signal> ending;
     int poll_error = 0;
     {
-        watcher watch(lock, signals, out);
+        // A single attempt (no timeout) is no wait to show.
+        watcher watch(lock, signals, out, out.verbose() && timeout > nanoseconds::zero());
         ec = acquire(lock, timeout, watch.token(), failure);
         ending = watch.finish();
         poll_error = watch.poll_error();
