@@ -418,7 +418,7 @@ void protocol::break_holder(const holder_info& expected, error_code& ec) {
             fail(ec, e, "read the lock file", lock_path_);
             return;
         }
-        if (lock.exists && lock.foreign) {
+        if (lock.exists && (lock.foreign || !parse_claim(lock.content, lock_path_))) {
             fail(ec, errc::foreign_file, "break the lock", lock_path_);
             return;
         }

@@ -132,7 +132,9 @@ public:
     /// who know that holder is gone. Breakers are serialised as for expired locks, and only that
     /// holder's lock is removed, with its claim file: if the lock changed hands since `holder` was
     /// read, nothing is removed and the error is `errc::not_locked`; a file that is not a lock is
-    /// reported as `errc::foreign_file` and left alone.
+    /// reported as `errc::foreign_file` and left alone. While another process is breaking the
+    /// lock (its breaker mutex stays taken over three tries), the error is
+    /// `boost::system::errc::resource_unavailable_try_again` and nothing is removed.
     void break_lock(const holder_info& holder);
     void break_lock(const holder_info& holder, boost::system::error_code& ec);
 
