@@ -18,6 +18,8 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -185,6 +187,19 @@ BOOST_AUTO_TEST_CASE(relative_paths_are_made_absolute_against_the_current_direct
     const auto path = locknix::detail::absolute_lock_path("sub/../x.lck", ec);
     BOOST_TEST(!ec);
     BOOST_TEST(path == (std::filesystem::current_path() / "x.lck").lexically_normal().string());
+}
+
+BOOST_AUTO_TEST_CASE(a_relative_path_under_a_directory_with_the_separator_is_refused) {
+    // The separator is looked for in the absolute path: the working directory counts too.
+    char pattern[] = "/tmp/locknix-unit-a|b-XXXXXX";
+    BOOST_REQUIRE(::mkdtemp(pattern) != nullptr);
+    const auto saved = std::filesystem::current_path();
+    std::filesystem::current_path(pattern);
+    boost::system::error_code ec;
+    const auto path = locknix::detail::absolute_lock_path("x.lck", ec);
+    std::filesystem::current_path(saved);
+    ::rmdir(pattern);
+    BOOST_TEST(ec == locknix::errc::bad_lock_path, "accepted as " << path);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,6 +23,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -284,6 +285,53 @@ BOOST_FIXTURE_TEST_CASE(a_forked_child_does_not_own_the_parents_lock, lock_fixtu
     BOOST_TEST(lt::link_count(claim) == 2u);
     BOOST_TEST(names_without(claim) == std::vector<std::string>{"x.lck"});
     lock->release();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_forked_child_can_destroy_a_kept_alive_lock, lock_fixture) {
+    // The child's copy refers to the parent's keep-alive thread, which does not exist in the
+    // child; the fork comes either while that thread waits, or in the middle of a refresh, when
+    // it holds the object's mutex.
+    for (const bool mid_refresh : {false, true}) {
+        BOOST_TEST_CONTEXT("fork " << (mid_refresh ? "during a refresh" : "between refreshes")) {
+            auto seam = std::make_shared<lt::fault_fs>();
+            auto o = lt::test_options(seam);
+            o.lifetime = mid_refresh ? 150ms : 30s;
+            std::optional<locknix::file_lock> lock;
+            lock.emplace(lock_path, o);
+            lock->acquire(0s);
+            const std::string claim = lock->claim_path();
+            event refreshing;
+            std::promise<void> forked;
+            auto forked_future = forked.get_future().share();
+            if (mid_refresh)
+                seam->add_hook({fs_op::set_times,
+                                lt::hook_phase::before,
+                                {},
+                                0,
+                                1,
+                                [&refreshing, forked_future](const lt::fs_call&) {
+                                    refreshing.set();
+                                    forked_future.wait();
+                                }});
+            lock->keep_alive();
+            if (mid_refresh)
+                BOOST_REQUIRE(refreshing.wait());
+            const pid_t child = ::fork();
+            BOOST_REQUIRE(child >= 0);
+            if (child == 0) {
+                ::alarm(20); // a hang is a failure, not a stuck test
+                lock.reset();
+                ::_exit(0);
+            }
+            int status = 0;
+            BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+            forked.set_value();
+            BOOST_TEST(WIFEXITED(status), "child killed by signal " << WTERMSIG(status));
+            BOOST_TEST(lock->is_held());
+            BOOST_TEST(lt::link_count(claim) == 2u);
+            lock->release();
+        }
+    }
 }
 
 // --- Timeouts ----------------------------------------------------------------------------
@@ -824,6 +872,200 @@ BOOST_DATA_TEST_CASE_F(lock_fixture, a_file_that_is_not_a_lock_is_reported_and_n
         for (const auto& call : fs->calls())
             if (call.op == op)
                 BOOST_TEST(call.path != lock_path);
+}
+
+// --- Cancellation ------------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(a_stop_requested_before_the_call_cancels_at_once, lock_fixture) {
+    locknix::file_lock lock(lock_path, options());
+    std::stop_source stop;
+    stop.request_stop();
+    error_code ec;
+    lock.acquire(1h, stop.get_token(), ec);
+    BOOST_TEST(ec == boost::system::errc::operation_canceled);
+    BOOST_TEST(ec != errc::timed_out);
+    BOOST_TEST(fs->total_file_calls() == 0u);
+    BOOST_TEST(!lock.is_held());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stop_request_ends_a_wait_and_leaves_no_claim, lock_fixture) {
+    for (const bool inotify : {false, true}) {
+        BOOST_TEST_CONTEXT("inotify " << inotify) {
+            auto other = other_holds();
+            auto o = options();
+            o.min_poll = o.max_poll = 1h; // only the stop request can end the wait
+            o.use_inotify = inotify;
+            locknix::file_lock lock(lock_path, o);
+            std::stop_source stop;
+            event waiting;
+            fs->clear_hooks();
+            fs->add_hook({fs_op::link, lt::hook_phase::after, lt::path_is(lock_path), 0, 1,
+                          [&](const lt::fs_call&) {
+                              waiting.set();
+                          }});
+            auto result = std::async(std::launch::async, [&] {
+                error_code ec;
+                lock.acquire(1h, stop.get_token(), ec);
+                return ec;
+            });
+            BOOST_REQUIRE(waiting.wait());
+            stop.request_stop();
+            const auto ec = result.get();
+            BOOST_TEST(ec == boost::system::errc::operation_canceled);
+            BOOST_TEST(!lock.is_held());
+            BOOST_TEST(!lt::exists(lock.claim_path()));
+            BOOST_TEST(other->is_held());
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cancelled_wait_throws_an_error_naming_the_path, lock_fixture) {
+    auto other = other_holds();
+    locknix::file_lock lock(lock_path, options());
+    std::stop_source stop;
+    fs->add_hook(
+        {fs_op::link, lt::hook_phase::after, lt::path_is(lock_path), 1, 1, [&](const lt::fs_call&) {
+             stop.request_stop();
+         }});
+    const auto e = thrown_by([&] { lock.acquire(1h, stop.get_token()); });
+    BOOST_TEST(e.code() == boost::system::errc::operation_canceled);
+    BOOST_TEST(std::string(e.what()).find(lock_path) != std::string::npos);
+    BOOST_TEST(attempts() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unused_stop_token_changes_nothing, lock_fixture) {
+    locknix::file_lock lock(lock_path, options());
+    std::stop_source stop;
+    lock.acquire(1h, stop.get_token());
+    BOOST_TEST(lock.is_held());
+    error_code ec;
+    lock.acquire(1h, stop.get_token(), ec);
+    BOOST_TEST(ec == errc::already_locked);
+}
+
+// --- Forced breaking ---------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(break_lock_removes_a_fresh_lock_of_the_named_holder, lock_fixture) {
+    auto other = other_holds(1h);
+    std::vector<std::string> heard;
+    auto o = options();
+    o.log = [&](locknix::log_level, std::string_view m) {
+        heard.emplace_back(m);
+    };
+    locknix::file_lock lock(lock_path, o);
+    const auto h = lock.holder();
+    BOOST_REQUIRE(h);
+    lock.break_lock(*h);
+    BOOST_TEST(!lt::exists(lock_path));
+    BOOST_TEST(!lt::exists(other->claim_path()));
+    BOOST_TEST(!lt::exists(lock_path + ".break"));
+    bool logged = false;
+    for (const auto& m : heard)
+        logged = logged || (m.find("broke the lock") != std::string::npos &&
+                            m.find("there") != std::string::npos);
+    BOOST_TEST(logged);
+    error_code ec;
+    other->release(ec);
+    BOOST_TEST(ec == errc::lock_lost);
+    BOOST_TEST(lock.try_acquire());
+}
+
+BOOST_FIXTURE_TEST_CASE(break_lock_removes_nothing_once_the_lock_changed, lock_fixture) {
+    // Changed hands, refreshed, or released since the holder was read.
+    for (int change = 0; change < 3; ++change) {
+        BOOST_TEST_CONTEXT("change " << change) {
+            auto other = other_holds(1h);
+            locknix::file_lock lock(lock_path, options());
+            const auto h = lock.holder();
+            BOOST_REQUIRE(h);
+            std::unique_ptr<locknix::file_lock> third;
+            if (change == 0) {
+                other->release();
+                auto third_fs = lt::make_host("third", 3000);
+                third = std::make_unique<locknix::file_lock>(lock_path, lt::test_options(third_fs));
+                third->acquire(0s);
+            } else if (change == 1) {
+                other_fs->advance_wall(1s);
+                other->refresh();
+                other_fs->advance_wall(-1s);
+            } else {
+                other->release();
+            }
+            const auto before = lt::exists(lock_path) ? lt::read_file(lock_path) : "";
+            const auto e = thrown_by([&] { lock.break_lock(*h); });
+            BOOST_TEST(e.code() == errc::not_locked);
+            BOOST_TEST(std::string(e.what()).find(lock_path) != std::string::npos);
+            if (change != 2) {
+                BOOST_TEST(lt::read_file(lock_path) == before);
+                BOOST_TEST((third ? third->is_held() : other->is_held()));
+            }
+            BOOST_TEST(fs->count(fs_op::rename) == 0u);
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(break_lock_never_removes_a_lock_that_replaced_it_in_between, lock_fixture) {
+    auto other = other_holds(1h);
+    locknix::file_lock lock(lock_path, options());
+    const auto h = lock.holder();
+    BOOST_REQUIRE(h);
+    std::string fresh;
+    fs->add_hook({fs_op::rename, lt::hook_phase::before, lt::path_is(lock_path), 0, 1,
+                  [&](const lt::fs_call&) {
+                      lt::remove_file(lock_path);
+                      fresh = lt::plant_lock(lock_path, "fresh", 3000, lt::whole_second_now() + 1h,
+                                             777);
+                  }});
+    error_code ec;
+    lock.break_lock(*h, ec);
+    BOOST_TEST(ec == errc::not_locked);
+    BOOST_REQUIRE(!fresh.empty());
+    BOOST_TEST(lt::read_file(lock_path) == fresh);
+    BOOST_TEST(lt::inode(lock_path) == lt::inode(fresh));
+    BOOST_TEST(lt::link_count(fresh) == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(break_lock_leaves_a_file_that_is_not_a_lock, lock_fixture) {
+    auto other = other_holds(1h);
+    locknix::file_lock lock(lock_path, options());
+    const auto h = *lock.holder();
+    other->release();
+    lt::write_file(lock_path, "save me");
+    error_code ec;
+    lock.break_lock(h, ec);
+    BOOST_TEST(ec == errc::foreign_file);
+    BOOST_TEST(lt::read_file(lock_path) == "save me");
+}
+
+BOOST_FIXTURE_TEST_CASE(break_lock_gives_up_while_another_breaker_works, lock_fixture) {
+    auto other = other_holds(1h);
+    locknix::file_lock lock(lock_path, options());
+    const auto h = *lock.holder();
+    lt::make_dir(lock_path + ".break"); // a live breaker
+    error_code ec;
+    lock.break_lock(h, ec);
+    BOOST_TEST(lt::sys_errno(ec) == EAGAIN);
+    BOOST_TEST(other->is_held());
+    BOOST_TEST(lt::exists(lock_path + ".break"));
+    BOOST_TEST(fs->count(fs_op::rename) == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failed_is_held_check_reports_the_error_and_keeps_the_belief,
+                        lock_fixture) {
+    // On sshfs the check reads the lock file; a passing EIO there is not "lost".
+    fs->set_sshfs(true);
+    locknix::file_lock lock(lock_path, options());
+    lock.acquire(0s);
+    fs->fail(fs_op::open, EIO, lt::path_is(lock_path), 2);
+    error_code ec;
+    BOOST_TEST(lock.is_held(ec));
+    BOOST_TEST(lt::sys_errno(ec) == EIO);
+    BOOST_TEST(lock.is_held());
+    BOOST_TEST(lock.is_held(ec));
+    BOOST_TEST(!ec);
+    lock.release();
+    BOOST_TEST(!lock.is_held(ec));
+    BOOST_TEST(!ec);
 }
 
 // --- Who holds it ---------------------------------------------------------------------------

@@ -253,6 +253,28 @@ BOOST_FIXTURE_TEST_CASE(a_lost_reply_is_recognised_by_the_claims_link_count, cor
         BOOST_TEST(!(c.op == fs_op::open && c.path == lock_path));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_link_count_of_two_after_any_failure_is_acquired, core_fixture) {
+    // The reply to a link that was made is lost and replaced by an errno nobody expects.
+    fs->lose_reply(fs_op::link, EMLINK, lt::path_is(lock_path));
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    BOOST_TEST(!ec);
+    BOOST_TEST(p->verify_held(ec));
+}
+
+BOOST_FIXTURE_TEST_CASE(enoent_from_link_while_the_claim_exists_is_tried_again, core_fixture) {
+    // Some NFS clients report a stale handle as ENOENT; the claim shows the directory is there.
+    fs->fail(fs_op::link, ENOENT, lt::path_is(lock_path));
+    auto p = make();
+    error_code ec;
+    const auto r = p->attempt(ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(r.outcome != attempt_outcome::acquired);
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    BOOST_TEST(!ec);
+}
+
 BOOST_DATA_TEST_CASE_F(core_fixture, a_lost_reply_on_sshfs_counts_as_acquired_by_content,
                        boost::unit_test::data::make(lost_reply_errnos), e) {
     fs->set_sshfs(true);
@@ -415,6 +437,19 @@ BOOST_FIXTURE_TEST_CASE(the_claim_is_reused_across_acquisitions, core_fixture) {
     BOOST_TEST(fs->file_ops() == expected, boost::test_tools::per_element());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_reused_claim_still_names_itself, core_fixture) {
+    // flufl.lock's test_lock_state_with_corrupt_lockfile writes into a held lock, that is into
+    // the claim's inode. The next acquisition must not link a claim that names something else.
+    auto p = make();
+    error_code ec;
+    p->attempt(ec);
+    lt::write_file(lock_path, "xxx");
+    p->release(ec);
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    BOOST_TEST(lt::read_file(lock_path) == p->claim_path());
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_us);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_claim_removed_while_not_held_is_recreated, core_fixture) {
     auto p = make();
     error_code ec;
@@ -569,6 +604,35 @@ BOOST_FIXTURE_TEST_CASE(a_breaker_mutex_left_by_a_crashed_breaker_is_removed, co
     BOOST_TEST(!ec);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_breaker_never_removes_a_live_breaker_mutex, core_fixture) {
+    // Two breakers find the same stale mutex; the other one removes it and makes its own right
+    // before this one acts on its judgement. The live mutex must survive.
+    const auto now = lt::whole_second_now();
+    plant_other(now - 1h);
+    const std::string mutex = lock_path + ".break";
+    lt::make_dir(mutex);
+    lt::set_mtime(mutex, now - 1h); // left by a crashed breaker
+    std::uint64_t live = 0;
+    const auto other_breaker = [&](const lt::fs_call&) {
+        if (live != 0)
+            return;
+        BOOST_REQUIRE(::rmdir(mutex.c_str()) == 0);
+        lt::make_dir(mutex);
+        live = lt::inode(mutex);
+    };
+    // Right after the judgement, whatever removal comes next (a rename aside or an rmdir).
+    fs->add_hook({fs_op::lstat, lt::hook_phase::after, lt::path_is(mutex), 0, 1, other_breaker});
+    auto p = make();
+    error_code ec;
+    const auto r = p->attempt(ec);
+    BOOST_TEST(!ec);
+    BOOST_REQUIRE(live != 0);
+    BOOST_TEST(r.outcome != attempt_outcome::acquired);
+    BOOST_REQUIRE(lt::exists(mutex));
+    BOOST_TEST(lt::inode(mutex) == live);
+    BOOST_TEST(lt::read_file(lock_path).find("|there|2000|") != std::string::npos);
+}
+
 // A fresh lock replaces the expired one at the worst moment. `swap` runs in a hook.
 struct race_case {
     const char* name;
@@ -654,6 +718,47 @@ BOOST_FIXTURE_TEST_CASE(a_claim_that_cannot_be_removed_does_not_stop_the_break, 
     BOOST_TEST(logged_containing(other));
     BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
     BOOST_TEST(lt::read_file(lock_path) == p->claim_path());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_huge_clock_slop_never_breaks_a_fresh_lock, core_fixture) {
+    const auto other = plant_other(lt::whole_second_now() + 1h);
+    auto o = options();
+    o.clock_slop = std::chrono::nanoseconds::max(); // "never break"
+    auto p = make(o);
+    fs->advance_wall(10 * 24h);
+    error_code ec;
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_other);
+    const auto r = p->attempt(ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(r.outcome == attempt_outcome::contended);
+    BOOST_TEST(lt::read_file(lock_path) == other);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_huge_lifetime_is_not_born_expired, core_fixture) {
+    auto o = options();
+    o.lifetime = std::chrono::nanoseconds::max();
+    auto p = make(o);
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_us);
+    BOOST_TEST((lt::mtime(lock_path) > lt::whole_second_now() + 100 * 365 * 24h));
+    p->refresh(ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_us);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lock_expiring_after_2262_is_not_broken, core_fixture) {
+    // Past the range of 64-bit nanoseconds: a hostile or mistaken mtime must stay in the future.
+    const auto other = plant_other(lt::whole_second_now() + 1h);
+    const struct timespec far = {10'500'000'000, 0}; // year 2302
+    const struct timespec times[2] = {far, far};
+    BOOST_REQUIRE(::utimensat(AT_FDCWD, other.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_other);
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::contended);
+    BOOST_TEST(!ec);
+    BOOST_TEST(lt::read_file(lock_path) == other);
 }
 
 // --- Release and refresh ---------------------------------------------------------------------

@@ -199,4 +199,34 @@ BOOST_AUTO_TEST_CASE(deadline_after_adds_and_saturates) {
     BOOST_TEST(delay_of(d, t0) <= nanoseconds(100ms));
 }
 
+BOOST_AUTO_TEST_CASE(the_breakable_wake_up_survives_a_near_deadline) {
+    // Backoff 500 ms, lock breakable in 100 ms, deadline in 300 ms: wake to break it at 101 ms.
+    policy p(500ms, 500ms, t0 + 300ms);
+    const auto d = p.next(contended(w0 + 100ms), t0, w0, 0.5);
+    BOOST_TEST((d.what == action::wait));
+    BOOST_TEST(delay_of(d, t0) == nanoseconds(101ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_large_minimum_poll_does_not_overflow_the_ceiling) {
+    // min_poll * 2^k overflows 64-bit nanoseconds for a minute and k = 28.
+    policy p(1min, 10min, t0 + 1000h);
+    for (int i = 0; i < 64; ++i) {
+        const auto d = p.next(contended(), t0, w0, 0.5);
+        BOOST_TEST_CONTEXT("poll " << i) {
+            BOOST_TEST((d.until >= t0 + 1min));
+            BOOST_TEST((d.until <= t0 + 10min));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_largest_polls_do_not_overflow) {
+    const auto huge = nanoseconds::max() / 4;
+    policy p(huge, nanoseconds::max() / 2, steady::time_point::max());
+    for (int i = 0; i < 8; ++i) {
+        const auto d = p.next(contended(), t0, w0, almost_one);
+        BOOST_TEST((d.what == action::wait));
+        BOOST_TEST((d.until >= t0 + huge));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
