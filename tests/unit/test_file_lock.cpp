@@ -287,51 +287,45 @@ BOOST_FIXTURE_TEST_CASE(a_forked_child_does_not_own_the_parents_lock, lock_fixtu
     lock->release();
 }
 
-BOOST_FIXTURE_TEST_CASE(a_forked_child_can_destroy_a_kept_alive_lock, lock_fixture) {
+BOOST_FIXTURE_TEST_CASE(a_child_forked_during_a_refresh_can_destroy_the_lock, lock_fixture) {
     // The child's copy refers to the parent's keep-alive thread, which does not exist in the
-    // child; the fork comes either while that thread waits, or in the middle of a refresh, when
-    // it holds the object's mutex.
-    for (const bool mid_refresh : {false, true}) {
-        BOOST_TEST_CONTEXT("fork " << (mid_refresh ? "during a refresh" : "between refreshes")) {
-            auto seam = std::make_shared<lt::fault_fs>();
-            auto o = lt::test_options(seam);
-            o.lifetime = mid_refresh ? 150ms : 30s;
-            std::optional<locknix::file_lock> lock;
-            lock.emplace(lock_path, o);
-            lock->acquire(0s);
-            const std::string claim = lock->claim_path();
-            event refreshing;
-            std::promise<void> forked;
-            auto forked_future = forked.get_future().share();
-            if (mid_refresh)
-                seam->add_hook({fs_op::set_times,
-                                lt::hook_phase::before,
-                                {},
-                                0,
-                                1,
-                                [&refreshing, forked_future](const lt::fs_call&) {
-                                    refreshing.set();
-                                    forked_future.wait();
-                                }});
-            lock->keep_alive();
-            if (mid_refresh)
-                BOOST_REQUIRE(refreshing.wait());
-            const pid_t child = ::fork();
-            BOOST_REQUIRE(child >= 0);
-            if (child == 0) {
-                ::alarm(20); // a hang is a failure, not a stuck test
-                lock.reset();
-                ::_exit(0);
-            }
-            int status = 0;
-            BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-            forked.set_value();
-            BOOST_TEST(WIFEXITED(status), "child killed by signal " << WTERMSIG(status));
-            BOOST_TEST(lock->is_held());
-            BOOST_TEST(lt::link_count(claim) == 2u);
-            lock->release();
-        }
+    // child and, at the fork, held the object's mutex in the middle of a refresh. (A fork while
+    // that thread waits between refreshes is in known_bugs.cpp.)
+    auto seam = std::make_shared<lt::fault_fs>();
+    auto o = lt::test_options(seam);
+    o.lifetime = 150ms;
+    std::optional<locknix::file_lock> lock;
+    lock.emplace(lock_path, o);
+    lock->acquire(0s);
+    const std::string claim = lock->claim_path();
+    event refreshing;
+    std::promise<void> forked;
+    auto forked_future = forked.get_future().share();
+    seam->add_hook({fs_op::set_times,
+                    lt::hook_phase::before,
+                    {},
+                    0,
+                    1,
+                    [&refreshing, forked_future](const lt::fs_call&) {
+                        refreshing.set();
+                        forked_future.wait();
+                    }});
+    lock->keep_alive();
+    BOOST_REQUIRE(refreshing.wait());
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(20); // a hang is a failure, not a stuck test
+        lock.reset();
+        ::_exit(0);
     }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    forked.set_value();
+    BOOST_TEST(WIFEXITED(status), "child killed by signal " << WTERMSIG(status));
+    BOOST_TEST(lock->is_held());
+    BOOST_TEST(lt::link_count(claim) == 2u);
+    lock->release();
 }
 
 // --- Timeouts ----------------------------------------------------------------------------
