@@ -1200,18 +1200,36 @@ struct refresh_counter {
 };
 
 BOOST_FIXTURE_TEST_CASE(keep_alive_holds_the_lock_past_its_lifetime, lock_fixture) {
+    // The wall clock stands still except that each refresh moves it on by two thirds of the
+    // lifetime: after three refreshes it is twice the lifetime past the acquisition, yet the
+    // lock has not expired and nobody can break it.
     refresh_counter refreshes; // outlives the lock and its keep-alive thread
+    const auto t = lt::whole_second_now();
+    fs->freeze_wall(t);
     auto o = options();
     o.lifetime = 150ms;
+    o.clock_slop = 0s;
     locknix::file_lock lock(lock_path, o);
     lock.acquire(0s);
-    const auto first_expiry = *lock.expiration();
+    BOOST_TEST((*lock.expiration() == t + 150ms));
     refreshes.attach(*fs, lock.claim_path());
+    fs->add_hook({fs_op::set_times, lt::hook_phase::after, lt::path_is(lock.claim_path()), 0, 0,
+                  [this](const lt::fs_call&) {
+                      fs->advance_wall(100ms);
+                  }});
     std::atomic<int> lost{0};
     lock.keep_alive([&](error_code) { ++lost; });
-    // Three refreshes, each at least a third of the lifetime after the one before.
     BOOST_REQUIRE(refreshes.wait_ok(3));
-    BOOST_TEST((*lock.expiration() >= first_expiry + 150ms));
+
+    BOOST_TEST(lock.state() == lock_state::held_by_us);
+    const auto now = fs->wall_now();
+    BOOST_TEST((now >= t + 300ms));
+    BOOST_TEST((*lock.expiration() > now));
+    other_fs->freeze_wall(now);
+    auto co = lt::test_options(other_fs);
+    co.clock_slop = 0s;
+    locknix::file_lock other(lock_path, co);
+    BOOST_TEST(!other.try_acquire());
     BOOST_TEST(lock.is_held());
     lock.release();
     BOOST_TEST(lost == 0);
@@ -1315,6 +1333,32 @@ BOOST_FIXTURE_TEST_CASE(destroying_a_kept_alive_lock_stops_and_releases, lock_fi
     }
     BOOST_TEST(lost == 0);
     BOOST_TEST(dir.names().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(sshfs_contention_release_refresh_and_break, lock_fixture) {
+    // No link counts, and EPERM for a lost race: contention is still a wait, not an error.
+    fs->set_sshfs(true);
+    other_fs->set_sshfs(true);
+    auto other = other_holds();
+    auto o = options();
+    o.lifetime = 2s;
+    locknix::file_lock lock(lock_path, o);
+    error_code ec;
+    lock.acquire(5ms, ec);
+    BOOST_TEST(ec == errc::timed_out);
+    BOOST_TEST(lock.state() == lock_state::held_by_other);
+    other->release();
+    lock.acquire(1h);
+    BOOST_TEST(lock.is_held());
+    lock.refresh();
+    BOOST_TEST(lock.state() == lock_state::held_by_us);
+    // Another sshfs host, an hour later, breaks it.
+    other_fs->advance_wall(1h);
+    BOOST_TEST(other->try_acquire());
+    BOOST_TEST(!lock.is_held());
+    lock.release(ec);
+    BOOST_TEST(ec == errc::lock_lost);
+    BOOST_TEST(other->is_held());
 }
 
 // --- Standard lock interfaces ------------------------------------------------------------------
