@@ -99,19 +99,28 @@ file_lock::file_lock(std::string_view path, lock_options options) {
 }
 
 file_lock::~file_lock() {
-    const bool forked_child = impl_->core.fs().process_id() != impl_->creator_pid;
-    impl_->stop_refresher();
-
-    // In a forked child the mutex may have been held by a thread of the parent at the fork; then
-    // the child never used the object, and there is nothing of its own to release.
-    std::unique_lock guard(impl_->mutex, std::defer_lock);
-    if (forked_child) {
-        if (!guard.try_lock())
-            return;
-    } else {
-        guard.lock();
+    if (impl_->core.fs().process_id() == impl_->creator_pid) {
+        impl_->stop_refresher();
+        std::lock_guard guard(impl_->mutex);
+        impl_->core.close();
+        return;
     }
-    impl_->core.close();
+
+    // A forked child of the process that made the object. The parent's threads do not exist
+    // here, yet its mutexes and condition variable may still count them: locking could wait
+    // forever, and glibc's pthread_cond_destroy does wait. Release what the child itself took,
+    // if the mutex is free, and leave the memory to the process's exit.
+    impl* inherited = impl_.release();
+    if (inherited->refresher.joinable()) {
+        if (inherited->refresher_pid == inherited->core.fs().process_id())
+            inherited->stop_refresher(); // the child's own keep-alive
+        else
+            inherited->refresher.detach();
+    }
+    if (inherited->mutex.try_lock()) {
+        inherited->core.close();
+        inherited->mutex.unlock();
+    }
 }
 
 void file_lock::acquire_for(std::chrono::nanoseconds timeout, std::stop_token stop,

@@ -338,7 +338,8 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
 bool protocol::remove_stale_breaker_mutex() {
     // Move it to a name of our own first, so that what we remove is what we judged stale: another
     // breaker may have removed the stale one and made its own in between.
-    const std::string aside = aside_path_ + ".break";
+    // No longer than the lock's aside name, which the constructor checked against NAME_MAX.
+    const std::string aside = claim_path_ + ".stale";
     error_code e;
     fs_->rename(breaker_mutex_path_, aside, e);
     if (e)
@@ -465,9 +466,13 @@ bool protocol::check_held(error_code& ec) {
         fail(ec, e, "check the claim file", claim_path_);
         return false;
     }
-    // Someone wrote into the shared inode: the claim no longer names itself. Make a new one for
-    // the next acquisition.
-    if (claim.size != claim_path_.size())
+    // Someone may have written into the shared inode, so that the claim no longer names itself:
+    // its size changed, or a write set its mtime to the time of writing instead of our expiry
+    // (compared to the second, as sshfs keeps whole seconds). Make a new claim for the next
+    // acquisition rather than read it back on every release.
+    using std::chrono::floor;
+    using std::chrono::seconds;
+    if (claim.size != claim_path_.size() || floor<seconds>(claim.mtime) != floor<seconds>(expiry_))
         claim_damaged_ = true;
     if (claim.link_count >= 2)
         return true;

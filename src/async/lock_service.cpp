@@ -108,42 +108,75 @@ lock_service::path_entry& lock_service::entry_of(const async_lock_impl& lock) {
 
 void lock_service::acquire(std::shared_ptr<async_lock_impl> lock, nanoseconds timeout,
                            pending_handler h) {
-    asio::post(*strand_, [this, lock = std::move(lock), timeout, h = std::move(h)]() mutable {
-        if (lock->held)
-            return complete(std::move(h), errc::already_locked);
-        if (lock->pending || lock->closing)
-            return complete(std::move(h), boost::system::errc::make_error_code(
-                                              boost::system::errc::operation_in_progress));
-
-        auto& fs = lock->core.fs();
-        const auto& o = lock->core.options();
-        wait_policy policy(o.min_poll, o.max_poll, deadline_after(fs.steady_now(), timeout));
-        auto op = std::make_shared<acquire_op>(lock, std::move(h), policy, *strand_);
-        lock->pending = op;
-
-        if (op->handler.slot.is_connected()) {
-            std::weak_ptr<acquire_op> weak = op;
-            op->handler.slot.assign([this, weak](asio::cancellation_type) {
-                asio::post(*strand_, [this, weak] {
-                    if (auto alive = weak.lock())
-                        cancel(alive);
-                });
+    // The operation and its cancellation handler exist before the initiating call returns, so
+    // that a cancellation emitted right after it is not lost: it is posted behind the
+    // registration below.
+    auto& fs = lock->core.fs();
+    const auto& o = lock->core.options();
+    wait_policy policy(o.min_poll, o.max_poll, deadline_after(fs.steady_now(), timeout));
+    auto op = std::make_shared<acquire_op>(std::move(lock), std::move(h), policy, *strand_);
+    if (op->handler.slot.is_connected()) {
+        std::weak_ptr<acquire_op> weak = op;
+        op->handler.slot.assign([this, weak](asio::cancellation_type) {
+            asio::post(*strand_, [this, weak] {
+                if (auto alive = weak.lock())
+                    cancel(alive);
             });
+        });
+    }
+
+    asio::post(*strand_, [this, op, timeout] {
+        auto& l = *op->lock;
+        if (l.held || l.pending || l.closing) {
+            op->now = acquire_op::phase::done;
+            return complete(std::move(op->handler),
+                            l.held ? error_code(errc::already_locked)
+                                   : boost::system::errc::make_error_code(
+                                         boost::system::errc::operation_in_progress));
         }
+        l.pending = op;
+
         if (timeout < forever) {
             op->deadline.expires_after(timeout);
             op->deadline.async_wait([this, op](error_code ec) {
-                // A parked waiter times out here; a probing one through its policy.
-                if (!ec && op->now == acquire_op::phase::parked)
+                // A probing waiter ends through its policy. A parked one ends here, after one
+                // attempt of its own if it never made one: every wait tries at least once.
+                if (ec || op->now != acquire_op::phase::parked)
+                    return;
+                if (op->attempted)
                     finish(op, errc::timed_out);
+                else
+                    begin_attempt(op);
             });
         }
 
-        auto& entry = entry_of(*lock);
+        auto& entry = entry_of(l);
         entry.queue.push_back(op);
-        if (entry.queue.front() == op && !entry.holder)
-            begin_attempt(op);
+        if (entry.queue.front() == op)
+            probe(op, entry);
     });
+}
+
+void lock_service::probe(const std::shared_ptr<acquire_op>& op, path_entry& entry) {
+    if (!entry.holder || entry.holder == op->lock.get())
+        return begin_attempt(op);
+
+    // Behind a holder of this process, nobody can take the lock before that holder's expiry plus
+    // slop unless it releases, and a release here hands over at once: look then, not before.
+    auto& fs = op->lock->core.fs();
+    const auto deadline = op->policy.deadline();
+    const auto now = fs.steady_now();
+    using wall = std::chrono::system_clock;
+    const wall::time_point expiry(wall::duration(entry.holder->expiry_ticks.load()));
+    const auto slop =
+        std::min<nanoseconds>(op->lock->core.options().clock_slop, std::chrono::hours(24 * 365));
+    const auto left = expiry - fs.wall_now() + slop + std::chrono::milliseconds(1);
+    auto until = now;
+    if (left >= deadline - now)
+        until = deadline;
+    else if (left > nanoseconds::zero())
+        until = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+    wait_then_attempt(op, entry, until);
 }
 
 void lock_service::begin_attempt(const std::shared_ptr<acquire_op>& op) {
@@ -155,6 +188,7 @@ void lock_service::begin_attempt(const std::shared_ptr<acquire_op>& op) {
             std::lock_guard guard(lock->core_mutex);
             error_code ec;
             auto result = lock->core.attempt(ec);
+            lock->note_expiry();
             return std::make_pair(std::move(result), ec);
         },
         [this, op](std::pair<attempt_result, error_code> r) {
@@ -168,8 +202,8 @@ void lock_service::on_attempt(const std::shared_ptr<acquire_op>& op, attempt_res
     const bool acquired = !ec && result.outcome == attempt_outcome::acquired;
 
     if (op->cancelled) {
-        // Cancelled while the attempt was in flight: give back what it may have won.
-        op->now = acquire_op::phase::parked;
+        // Cancelled while the attempt was in flight: give back what it may have won. The phase
+        // stays "attempting" until then, so that the deadline cannot end the wait as timed out.
         if (acquired) {
             offload(
                 lock,
@@ -281,13 +315,17 @@ void lock_service::promote(const std::string& path) {
     if (it == entries_.end())
         return;
     auto& entry = it->second;
-    if (!entry.holder && !entry.queue.empty()) {
+    if (!entry.queue.empty()) {
+        // The first waiter probes, also behind another object of this process that holds the
+        // lock (which may lose it to a breaker elsewhere); on a release here it tries at once.
         const auto& head = entry.queue.front();
         if (head->now == acquire_op::phase::parked)
-            begin_attempt(head);
+            probe(head, entry);
+        else if (head->now == acquire_op::phase::polling && !entry.holder && entry.poll)
+            entry.poll->cancel(); // try at once
         return;
     }
-    if (entry.holder || !entry.queue.empty())
+    if (entry.holder)
         return;
     if (entry.watching)
         unwatch(entry.dir);
@@ -309,6 +347,7 @@ void lock_service::arm_refresher(const std::shared_ptr<async_lock_impl>& lock, b
                 std::lock_guard guard(lock->core_mutex);
                 error_code e;
                 lock->core.refresh(e);
+                lock->note_expiry();
                 const bool expired = lock->core.fs().wall_now() >= lock->core.expiry();
                 return std::make_pair(e, expired);
             },
@@ -318,15 +357,24 @@ void lock_service::arm_refresher(const std::shared_ptr<async_lock_impl>& lock, b
                 const auto [e, expired] = r;
                 if (!e) {
                     arm_refresher(lock, false);
-                } else if (is_transient(e) && !expired) {
-                    arm_refresher(lock, true);
+                } else if (e == errc::lock_lost) {
+                    on_released(*lock, e);
+                } else if (!expired) {
+                    arm_refresher(lock, true); // try again soon, until the lock would expire
                 } else {
-                    on_released(*lock, e == errc::lock_lost || is_transient(e)
-                                           ? error_code(errc::lock_lost)
-                                           : e);
+                    // Still ours on disk, but past its expiry: anyone may break it now. Tell
+                    // the holder; release() still removes it if it is still ours.
+                    tell_lost(*lock);
                 }
             });
     });
+}
+
+void lock_service::tell_lost(async_lock_impl& lock) {
+    auto waiters = std::move(lock.lost_waiters);
+    lock.lost_waiters.clear();
+    for (auto& w : waiters)
+        complete(std::move(w), errc::lock_lost);
 }
 
 void lock_service::on_released(async_lock_impl& lock, error_code why) {
@@ -378,6 +426,7 @@ void lock_service::refresh(std::shared_ptr<async_lock_impl> lock, pending_handle
                 std::lock_guard guard(lock->core_mutex);
                 error_code e;
                 lock->core.refresh(e);
+                lock->note_expiry();
                 return e;
             },
             [this, lock, h = std::move(h)](error_code e) mutable {
@@ -438,8 +487,8 @@ void lock_service::close(std::shared_ptr<async_lock_impl> lock) {
         asio::post(back, [this, lock = std::move(lock)] {
             lock->closing = true;
             lock->keep_alive = false;
-            if (lock->pending)
-                cancel(lock->pending);
+            if (auto pending = lock->pending) // finish() resets the member
+                cancel(pending);
             for (auto& w : lock->lost_waiters)
                 complete(std::move(w), asio::error::operation_aborted);
             lock->lost_waiters.clear();

@@ -79,6 +79,9 @@ public:
 
     // Read from any thread.
     std::atomic<bool> held_flag{false};
+    // The expiry last stamped, in system_clock ticks; written under core_mutex.
+    std::atomic<std::chrono::system_clock::rep> expiry_ticks{0};
+    void note_expiry() { expiry_ticks = core.expiry().time_since_epoch().count(); }
 
     // Strand-only state.
     bool held = false;
@@ -123,6 +126,7 @@ private:
     void offload(async_lock_impl& lock, Work work, Then then);
 
     path_entry& entry_of(const async_lock_impl& lock);
+    void probe(const std::shared_ptr<acquire_op>& op, path_entry& entry);
     void begin_attempt(const std::shared_ptr<acquire_op>& op);
     void on_attempt(const std::shared_ptr<acquire_op>& op, attempt_result result,
                     boost::system::error_code ec);
@@ -132,6 +136,7 @@ private:
     void cancel(const std::shared_ptr<acquire_op>& op);
     void promote(const std::string& path);
     void on_released(async_lock_impl& lock, boost::system::error_code ec);
+    void tell_lost(async_lock_impl& lock);
     void arm_refresher(const std::shared_ptr<async_lock_impl>& lock, bool soon);
     void complete(pending_handler handler, boost::system::error_code ec);
     void watch(const std::string& dir);
