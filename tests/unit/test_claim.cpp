@@ -191,14 +191,14 @@ BOOST_AUTO_TEST_CASE(relative_paths_are_made_absolute_against_the_current_direct
 
 BOOST_AUTO_TEST_CASE(a_relative_path_under_a_directory_with_the_separator_is_refused) {
     // The separator is looked for in the absolute path: the working directory counts too.
-    char pattern[] = "/tmp/locknix-unit-a|b-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(pattern) != nullptr);
+    std::string pattern = "/tmp/locknix-unit-a|b-" + std::string(6, 'X'); // for mkdtemp
+    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
     const auto saved = std::filesystem::current_path();
     std::filesystem::current_path(pattern);
     boost::system::error_code ec;
     const auto path = locknix::detail::absolute_lock_path("x.lck", ec);
     std::filesystem::current_path(saved);
-    ::rmdir(pattern);
+    ::rmdir(pattern.c_str());
     BOOST_TEST(ec == locknix::errc::bad_lock_path, "accepted as " << path);
 }
 

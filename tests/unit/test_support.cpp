@@ -33,7 +33,9 @@ struct stat lstat_of(const std::string& path) {
 
 temp_dir::temp_dir() {
     const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/locknix-unit-XXXXXX";
+    // mkdtemp replaces the six trailing 'X'.
+    std::string pattern =
+        std::string(base && *base ? base : "/tmp") + "/locknix-unit-" + std::string(6, 'X');
     if (::mkdtemp(pattern.data()) == nullptr)
         fail("mkdtemp", pattern);
     // Resolve symbolic links so that paths compare equal to the library's absolute ones.
