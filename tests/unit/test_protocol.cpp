@@ -450,6 +450,18 @@ BOOST_FIXTURE_TEST_CASE(a_reused_claim_still_names_itself, core_fixture) {
     BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_us);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_claim_overwritten_with_as_many_bytes_is_remade, core_fixture) {
+    // The same length as the claim path: only the write's mtime gives it away.
+    auto p = make();
+    error_code ec;
+    p->attempt(ec);
+    lt::write_file(lock_path, std::string(p->claim_path().size(), 'x'));
+    p->release(ec);
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+    BOOST_TEST(lt::read_file(lock_path) == p->claim_path());
+    BOOST_TEST(p->state(ec) == locknix::lock_state::held_by_us);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_claim_removed_while_not_held_is_recreated, core_fixture) {
     auto p = make();
     error_code ec;
@@ -631,6 +643,23 @@ BOOST_FIXTURE_TEST_CASE(a_breaker_never_removes_a_live_breaker_mutex, core_fixtu
     BOOST_REQUIRE(lt::exists(mutex));
     BOOST_TEST(lt::inode(mutex) == live);
     BOOST_TEST(lt::read_file(lock_path).find("|there|2000|") != std::string::npos);
+}
+
+// The stale mutex is moved to a name of this object's own before removal: that name must fit
+// NAME_MAX whenever the claim name does (a lock name of 218 characters is accepted).
+BOOST_FIXTURE_TEST_CASE(a_long_claim_name_can_still_remove_a_stale_breaker_mutex, core_fixture) {
+    lock_path = dir / std::string(218, 'n');
+    const auto now = lt::whole_second_now();
+    lt::plant_lock(lock_path, "there", 2000, now - 1h);
+    lt::make_dir(lock_path + ".break");
+    lt::set_mtime(lock_path + ".break", now - 1h); // left by a crashed breaker
+    auto p = make();
+    error_code ec;
+    bool acquired = false;
+    for (int i = 0; i < 10 && !ec && !acquired; ++i)
+        acquired = p->attempt(ec).outcome == attempt_outcome::acquired;
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(acquired, "the stale breaker mutex was never removed");
 }
 
 // A fresh lock replaces the expired one at the worst moment. `swap` runs in a hook.
