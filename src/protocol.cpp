@@ -97,6 +97,7 @@ void protocol::new_claim_name() {
     aside_path_ = claim_path_ + std::string(aside_suffix);
     claim_exists_ = false;
     claim_damaged_ = false;
+    claim_uncertain_ = false;
 }
 
 void protocol::adopt_if_forked() {
@@ -135,19 +136,28 @@ bool protocol::ensure_claim(error_code& ec) {
         const int fd =
             fs_->open(claim_path_, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666, e);
         if (is(e, EEXIST)) {
-            // A lost reply of our own create, or a name taken by someone else: never reuse a
-            // file we did not make, take another name.
-            new_claim_name();
+            error_code ignored;
+            if (claim_uncertain_) // our own create, whose reply was lost: remove it, make it anew
+                fs_->unlink(claim_path_, ignored);
+            else // a name taken by someone else: never reuse a file we did not make
+                new_claim_name();
+            claim_uncertain_ = false;
             continue;
         }
         if (e) {
+            // After a passing error the file may exist all the same: keep the name, so that the
+            // next try can tell it is ours.
+            claim_uncertain_ = is_transient(e);
             fail(ec, e, "create the claim file", claim_path_);
             return false;
         }
+        claim_uncertain_ = false;
 
         std::string_view rest = claim_path_;
         while (!rest.empty() && !e) {
             const std::size_t n = fs_->write(fd, rest.data(), rest.size(), e);
+            if (n == 0 && !e)
+                e = sys(EIO); // a file system that accepts nothing
             rest.remove_prefix(n);
         }
         error_code close_error;
@@ -448,11 +458,12 @@ void protocol::break_holder(const holder_info& expected, error_code& ec) {
 
 void protocol::abandon() noexcept {
     adopt_if_forked();
-    if (held_ || !claim_exists_)
+    if (held_ || !(claim_exists_ || claim_uncertain_))
         return;
     error_code ignored;
     fs_->unlink(claim_path_, ignored);
     claim_exists_ = false;
+    claim_uncertain_ = false;
 }
 
 bool protocol::check_held(error_code& ec) {
@@ -677,10 +688,11 @@ void protocol::close() noexcept {
         error_code ignored;
         release(ignored);
     }
-    if (claim_exists_) {
+    if (claim_exists_ || claim_uncertain_) {
         error_code ignored;
         fs_->unlink(claim_path_, ignored);
         claim_exists_ = false;
+        claim_uncertain_ = false;
     }
 }
 

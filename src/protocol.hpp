@@ -147,6 +147,7 @@ private:
     bool claim_exists_ = false;
     bool held_ = false;
     bool claim_damaged_ = false;
+    bool claim_uncertain_ = false;
     unsigned refused_links_ = 0;
     std::chrono::system_clock::time_point expiry_{};
     failure_context failure_;
