@@ -510,8 +510,9 @@ void lock_service::watch(const std::string& dir) {
             return;
         inotify_.emplace(*strand_, fd);
         events_.resize(16 * (sizeof(struct inotify_event) + NAME_MAX + 1));
-        read_events();
     }
+    if (!reading_)
+        read_events();
     // Resolving the directory may block on a network file system: do it on the pool.
     const int fd = inotify_->native_handle();
     asio::post(pool_, [this, fd, dir,
@@ -541,12 +542,20 @@ void lock_service::unwatch(const std::string& dir) {
         wds_.erase(it->second.wd);
     }
     dirs_.erase(it);
+    // A pending read would keep the context's run() going with no waiter left.
+    if (dirs_.empty() && inotify_)
+        inotify_->cancel();
 }
 
 void lock_service::read_events() {
+    reading_ = true;
     inotify_->async_read_some(asio::buffer(events_), [this](error_code ec, std::size_t n) {
-        if (ec)
+        reading_ = false;
+        if (ec) {
+            if (ec == asio::error::operation_aborted && !dirs_.empty())
+                read_events(); // cancelled when the last watch went, and a new one came since
             return;
+        }
         for (std::size_t at = 0; at + sizeof(struct inotify_event) <= n;) {
             struct inotify_event event;
             std::memcpy(&event, events_.data() + at, sizeof event);
@@ -564,7 +573,8 @@ void lock_service::read_events() {
                 entry->second.poll)
                 entry->second.poll->cancel();
         }
-        read_events();
+        if (!dirs_.empty())
+            read_events();
     });
 }
 

@@ -152,6 +152,7 @@ private:
 
     // inotify: one descriptor for the context, one watch per directory with waiters.
     std::optional<boost::asio::posix::stream_descriptor> inotify_;
+    bool reading_ = false;
     struct dir_watch_state {
         int wd = -1;
         int users = 0;
