@@ -13,7 +13,7 @@
 #   FILESYSTEMS      the file systems of the per-file-system scenarios, default
 #                    "gluster sshfs faultfs"
 #   MUTEX_CLI MUTEX_CO MUTEX_IT, CACHED_CLI CACHED_CO CACHED_IT, FAULT_SYNC FAULT_CO FAULT_CO_IT
-#   FAULT_CLI, FLUFL_IT FLUFL_CLI FLUFL_CO FLUFL_CO_IT: iteration counts (see below)
+#   FAULT_CLI FAULT_ROUNDS, FLUFL_IT FLUFL_CLI FLUFL_CO FLUFL_CO_IT: iteration counts (below)
 #   KEEP_BED=1       leave the bed up at the end, for a look around
 #   NETFS_B, NETFS_N (at least 3), ...: as for testbed-up.sh
 # Exit status: 0 every scenario passed, or the machine cannot host the bed (no FUSE or network
@@ -40,13 +40,14 @@ pick() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 MUTEX_CLI=${MUTEX_CLI:-$(pick 20 6)}  # locknix run per host
 MUTEX_CO=${MUTEX_CO:-$(pick 8 4)}     # coroutines per async worker, one worker per host
 MUTEX_IT=${MUTEX_IT:-$(pick 3 2)}     # acquisitions per coroutine
-CACHED_CLI=${CACHED_CLI:-$(pick 2 1)} # the same on sshfs with its directory cache
-CACHED_CO=${CACHED_CO:-2}
-CACHED_IT=${CACHED_IT:-1}
+CACHED_CLI=${CACHED_CLI:-$(pick 5 2)} # the same on sshfs with its directory cache
+CACHED_CO=${CACHED_CO:-$(pick 4 2)}
+CACHED_IT=${CACHED_IT:-$(pick 2 1)}
 FAULT_SYNC=${FAULT_SYNC:-$(pick 40 15)} # blocking front end, host 1
 FAULT_CO=${FAULT_CO:-$(pick 6 3)}       # async front end, host 2
 FAULT_CO_IT=${FAULT_CO_IT:-$(pick 5 3)}
 FAULT_CLI=${FAULT_CLI:-$(pick 20 8)} # locknix run, host 3
+FAULT_ROUNDS=${FAULT_ROUNDS:-3}      # rounds of the fault rules per host
 FLUFL_IT=${FLUFL_IT:-$(pick 10 4)}   # flufl.lock, host 1
 FLUFL_CLI=${FLUFL_CLI:-$(pick 8 3)}  # locknix run per other host
 FLUFL_CO=${FLUFL_CO:-$(pick 4 2)}    # async coroutines per other host

@@ -25,6 +25,7 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 namespace locknix::netfs {
@@ -104,33 +105,37 @@ int run_async_hammer(const arguments& args) {
     const long iterations = args.number("iterations", 1);
     const auto timeout = args.millis("timeout-ms", 300000);
     const bool verify = args.number("verify", 0) != 0;
+    const bool new_lock = args.number("new-lock", 0) != 0;
     asio::io_context io(1);
 
     auto one = [&](long id) -> asio::awaitable<void> {
         const section_spec spec{args.get("dir"), args.get("journal", ""),
                                 base_tag + ":" + std::to_string(id)};
-        async_file_lock lock(co_await asio::this_coro::executor, path, options);
+        const auto executor = co_await asio::this_coro::executor;
+        auto lock = std::make_unique<async_file_lock>(executor, path, options);
         std::optional<file_lock> reader;
         if (verify)
             reader.emplace(path, options);
         for (long i = 0; i < iterations; ++i) {
+            if (new_lock && i > 0)
+                lock = std::make_unique<async_file_lock>(executor, path, options);
             ++t.ops;
-            const auto [ec] = co_await lock.async_acquire(timeout, use_tuple);
+            const auto [ec] = co_await lock->async_acquire(timeout, use_tuple);
             if (ec) {
                 ++t.failed;
                 std::cerr << spec.tag << ": acquire: " << error_name(ec) << " (" << ec.message()
                           << ")\n";
-                if (reader && names_claim(*reader, lock.claim_path()))
+                if (reader && names_claim(*reader, lock->claim_path()))
                     ++t.orphans;
                 continue;
             }
             ++t.ok;
-            if (reader && !names_claim(*reader, lock.claim_path()))
+            if (reader && !names_claim(*reader, lock->claim_path()))
                 ++t.unverified;
             const auto r = run_section(spec);
             t.overlaps += r.overlap ? 1 : 0;
             t.section_errors += r.error.empty() ? 0 : 1;
-            co_await release_counted(lock, t, spec.tag);
+            co_await release_counted(*lock, t, spec.tag);
         }
     };
     long running = coroutines;

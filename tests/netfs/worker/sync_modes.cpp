@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace locknix::netfs {
@@ -69,7 +70,8 @@ int run_hammer(const arguments& args) {
     tally t;
     const lock_options options = make_options(args, t);
     const auto fs = options.fs ? options.fs : posix_file_system();
-    file_lock lock(args.get("lock"), options);
+    const bool new_lock = args.number("new-lock", 0) != 0;
+    std::optional<file_lock> lock(std::in_place, args.get("lock"), options);
     const section_spec spec{args.get("dir"), args.get("journal", ""),
                             args.get("tag", host_and_pid() + ":sync")};
     const long iterations = args.number("iterations", 1);
@@ -78,27 +80,29 @@ int run_hammer(const arguments& args) {
     const bool say_acquired = args.number("say-acquired", 0) != 0;
 
     for (long i = 0; i < iterations; ++i) {
+        if (new_lock && i > 0)
+            lock.emplace(args.get("lock"), options);
         ++t.ops;
         error_code ec;
-        lock.acquire(timeout, ec);
+        lock->acquire(timeout, ec);
         if (ec) {
             ++t.failed;
             std::cerr << spec.tag << ": acquire: " << error_name(ec) << " (" << ec.message()
                       << ")\n";
-            if (verify && names_our_claim(lock))
+            if (verify && names_our_claim(*lock))
                 ++t.orphans;
             continue;
         }
         ++t.ok;
         if (say_acquired)
             say("acquired wall_ns=" + std::to_string(since_epoch_ns(fs->wall_now())));
-        if (verify && !names_our_claim(lock))
+        if (verify && !names_our_claim(*lock))
             ++t.unverified;
 
         const auto r = run_section(spec);
         t.overlaps += r.overlap ? 1 : 0;
         t.section_errors += r.error.empty() ? 0 : 1;
-        release_counted(lock, t, spec.tag);
+        release_counted(*lock, t, spec.tag);
     }
     say(t.summary());
     return 0;

@@ -15,18 +15,20 @@
 //       SIGNAME" and exits 128+N; once the local file G exists it appends a line to D/late (the
 //       write a holder must never make after losing the lock), then "wrote", and exits 0.
 //   hammer --lock P --dir D [--iterations N] [--timeout-ms T] [--journal J] [--tag T]
-//          [--verify 1] [--say-acquired 1] [lock options]
+//          [--verify 1] [--say-acquired 1] [--new-lock 1] [lock options]
 //       N times with file_lock: acquire, section, release. --verify checks after each
 //       acquisition that the lock file names our claim, and after each failure that it does not.
 //       --say-acquired prints "acquired wall_ns=" (on the worker's own, maybe skewed, clock).
+//       --new-lock makes a new lock object (so a new claim file) for each acquisition.
 //   hold-lifetime --lock P --state S [--timeout-ms T] [lock options]
 //       Acquires with file_lock (no keep-alive), appends "held expiry_ns=" to S, holds until its
 //       own clock has passed the acquisition plus the lifetime, then checks that it still holds
 //       the lock and releases it. Prints "result held_at_end=0|1 release=NAME breaks=".
 //   async --lock P --dir D [--coroutines C] [--iterations N] [--timeout-ms T] [--journal J]
-//         [--tag T] [--verify 1] [lock options]
+//         [--tag T] [--verify 1] [--new-lock 1] [lock options]
 //       C coroutines on one io_context run by one thread, each with its own async_file_lock on P,
-//       each N times: co_await acquire, section, co_await release.
+//       each N times: co_await acquire, section, co_await release. --verify and --new-lock as
+//       for hammer.
 //   hold --lock P --dir D --state S --go G [--increment 1] [--timeout-ms T] [lock options]
 //       Acquires with async_file_lock, turns the keep-alive on, appends "held" to S and waits for
 //       async_wait_lost in the background. Appends "lost NAME" when told the lock is lost. Once
