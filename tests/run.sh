@@ -40,6 +40,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 if [ "$install" = 1 ]; then
     step "installing build and test packages"
+    # shellcheck source=tests/packages.sh
     . "$root/tests/packages.sh"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -50,8 +51,7 @@ jobs=$(nproc)
 failed=()
 
 step "clang-format check"
-mapfile -t sources < <(cd "$root" && git ls-files '*.cpp' '*.hpp' '*.c' '*.h' 2>/dev/null ||
-    find include src tests benchmarks examples -name '*.[ch]pp' -o -name '*.[ch]')
+mapfile -t sources < <(cd "$root" && git ls-files '*.cpp' '*.hpp' '*.c' '*.h')
 if (cd "$root" && clang-format --dry-run -Werror "${sources[@]}"); then
     echo "clang-format: ${#sources[@]} files clean"
 else
