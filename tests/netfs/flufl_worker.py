@@ -8,12 +8,14 @@ Usage: flufl_worker.py LOCK DIR JOURNAL TAG ITERATIONS LIFETIME_S TIMEOUT_S
 
 ITERATIONS times: take LOCK (an absolute path) with Debian's flufl.lock, run the same critical
 section as the C++ worker (worker/section.cpp): create DIR/inside with O_EXCL (finding it there
-is an overlap), add one to the 20-digit counter DIR/counter (pwrite and fsync), remove the
-marker, and append "START END WALL TAG" (CLOCK_MONOTONIC start and end, wall-clock start, in
+is an overlap), add one to the 20-digit counter DIR/counter (read with O_DIRECT, written with
+pwrite and fsync), remove the marker, and append "START END WALL TAG" (CLOCK_MONOTONIC start and end, wall-clock start, in
 nanoseconds) to the local JOURNAL; then unlock. Prints the worker's summary line,
 "result ops= ok= failed= overlaps= section_errors= lost=".
 """
 
+import errno
+import mmap
 import os
 import sys
 import time
@@ -29,12 +31,33 @@ except ImportError as error:
 COUNTER_DIGITS = 20
 
 
-def increment_counter(directory):
-    fd = os.open(os.path.join(directory, 'counter'), os.O_RDWR)
+def read_counter(path):
+    """Reads with O_DIRECT where allowed, past GlusterFS's client caches (see section.hpp)."""
     try:
-        text = os.pread(fd, 64, 0).decode()
-        if len(text) != COUNTER_DIGITS or not text.isdigit():
-            raise ValueError(f'malformed counter {text!r}')
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+        try:
+            block = mmap.mmap(-1, 4096)  # page-aligned, as O_DIRECT wants
+            n = os.preadv(fd, [block], 0)
+            return bytes(block[:n]).decode()
+        finally:
+            os.close(fd)
+    except OSError as error:
+        if error.errno != errno.EINVAL:
+            raise
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, 64, 0).decode()
+    finally:
+        os.close(fd)
+
+
+def increment_counter(directory):
+    path = os.path.join(directory, 'counter')
+    text = read_counter(path)
+    if len(text) != COUNTER_DIGITS or not text.isdigit():
+        raise ValueError(f'malformed counter {text!r}')
+    fd = os.open(path, os.O_WRONLY)
+    try:
         os.pwrite(fd, b'%020d' % (int(text) + 1), 0)
         os.fsync(fd)
     finally:

@@ -7,16 +7,20 @@
 # ---- front ends --------------------------------------------------------------------------------
 
 # The body of a `locknix run` loop on a host: N runs of the command, each appending "PID STATUS"
-# to the file RCS. The pid is the one in the run's claim and in its section's journal tag.
+# to the file RCS, its stderr kept as ERRS.PID. The pid is the one in the run's claim and in its
+# section's journal tag.
 # shellcheck disable=SC2016 # the host's shell expands it
-CLI_LOOP='n=$1 rcs=$2; shift 2; for _ in $(seq 1 "$n"); do "$@" & p=$!; wait "$p"
-    echo "$p $?" >>"$rcs"; done'
+CLI_LOOP='n=$1 rcs=$2 errs=$3; shift 3; for _ in $(seq 1 "$n"); do
+    "$@" 2>"$errs.run" & p=$!; wait "$p"; rc=$?; mv "$errs.run" "$errs.$p"; echo "$p $rc" >>"$rcs"
+    done'
 
 # cli_loop NAME HOST N DIR LIFETIME SLOP: N times `locknix run` of one critical section.
 cli_loop() {
     local name=$1 host=$2 n=$3 d=$4 lifetime=$5 slop=$6
     : >"$SUITE_OUT/$name.rc"
+    mkdir -p "$SUITE_OUT/runs"
     spawn "$name" "$host" /bin/bash -c "$CLI_LOOP" cli-loop "$n" "$SUITE_OUT/$name.rc" \
+        "$SUITE_OUT/runs/$name" \
         "$LOCKNIX" run --timeout 300s --lifetime "$lifetime" --slop "$slop" --verbose \
         "$d/lock" -- "$WORKER" section --dir "$d" --journal "$SUITE_OUT/journal"
 }
@@ -42,6 +46,7 @@ async_worker() {
 #                  without a section
 #   CLI_FAILED     runs without a section that reported a failure
 #   CLI_EXITS      the non-zero exit statuses, "71 x2, 75 x1"
+#   CLI_WRONG_RUNS, CLI_FAILED_RUNS   those runs, as NAME.PID (their stderr: runs/NAME.PID)
 cli_tally() { # NAME...
     local -A ran=()
     local tag pid rc name
@@ -52,6 +57,7 @@ cli_tally() { # NAME...
         ran[${tag#*:}]=1
     done <"$SUITE_OUT/journal"
     CLI_OPS=0 CLI_HELD=0 CLI_OK=0 CLI_OVERLAPS=0 CLI_LOST=0 CLI_WRONG=0 CLI_FAILED=0
+    CLI_WRONG_RUNS=() CLI_FAILED_RUNS=()
     for name in "$@"; do
         while read -r pid rc; do
             CLI_OPS=$((CLI_OPS + 1))
@@ -62,32 +68,55 @@ cli_tally() { # NAME...
                     0) CLI_OK=$((CLI_OK + 1)) ;;
                     3) CLI_OVERLAPS=$((CLI_OVERLAPS + 1)) ;;
                     76) CLI_LOST=$((CLI_LOST + 1)) ;;
-                    *) CLI_WRONG=$((CLI_WRONG + 1)) ;;
+                    *) CLI_WRONG_RUNS+=("$name.$pid") ;;
                 esac
             elif [ "$rc" = 0 ]; then
-                CLI_WRONG=$((CLI_WRONG + 1))
+                CLI_WRONG_RUNS+=("$name.$pid")
             else
-                CLI_FAILED=$((CLI_FAILED + 1))
+                CLI_FAILED_RUNS+=("$name.$pid")
             fi
         done <"$SUITE_OUT/$name.rc"
     done
+    CLI_WRONG=${#CLI_WRONG_RUNS[@]}
+    CLI_FAILED=${#CLI_FAILED_RUNS[@]}
     CLI_EXITS=$(printf '%s\n' "${exits[@]}" | grep . | sort -n | uniq -c |
         awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}')
 }
 
-# The commonest error lines of the named processes, for a failure message.
-top_errors() { # NAME...
-    local name files=()
-    for name in "$@"; do files+=("$SUITE_OUT/$name.err"); done
-    cat "${files[@]}" 2>/dev/null | grep -E '^locknix: (cannot|lost|error)|^[a-z0-9]+:[0-9]+' |
+# The stderr files of processes: NAME.err, and runs/NAME.* for the runs of a locknix run loop.
+err_files() { # NAME...
+    local name
+    for name in "$@"; do
+        echo "$SUITE_OUT/$name.err"
+        compgen -G "$SUITE_OUT/runs/$name.[0-9]*" || true
+    done
+}
+
+# The commonest error lines in FILEs, numbers blurred, for a failure message.
+top_errors() { # FILE...
+    cat "$@" 2>/dev/null | grep -E '^locknix: (cannot|lost|error)|^[a-z0-9]+:[0-9]+' |
         sed 's/[0-9]\{3,\}/N/g' | sort | uniq -c | sort -rn | head -n 3 | sed 's/^ *//' |
         paste -sd'|'
 }
 
+# The error lines of the runs of locknix run loops (NAME.PID).
+run_errors() { # RUN...
+    local run files=()
+    for run in "$@"; do files+=("$SUITE_OUT/runs/$run"); done
+    [ ${#files[@]} = 0 ] || top_errors "${files[@]}"
+}
+
+# The error lines of processes.
+proc_errors() { # NAME...
+    local -a files
+    mapfile -t files < <(err_files "$@")
+    top_errors "${files[@]}"
+}
+
 # Breaks that `locknix run --verbose` reported on stderr.
 cli_breaks() { # NAME...
-    local name files=()
-    for name in "$@"; do files+=("$SUITE_OUT/$name.err"); done
+    local -a files
+    mapfile -t files < <(err_files "$@")
     count_lines '^locknix: broke the' "${files[@]}"
 }
 
@@ -133,9 +162,26 @@ scenario_async_run() {
 # check_dir DIR: no lock file, claim, moved-aside lock, breaker mutex or marker left in DIR;
 # notes sshfs's hidden files.
 check_dir() {
-    local left hidden
-    left=$(leftovers "$1")
-    [ -z "$left" ] || sc_fail "left in ${1##*/}: $left"
+    local name claims=0 aside=0 hosts=() other=() hidden left
+    for name in $(leftovers "$1"); do
+        case $name in
+            *"|"*.broken) aside=$((aside + 1)) ;;
+            *"|"*"|"*)
+                claims=$((claims + 1))
+                name=${name#*|}
+                hosts+=("${name%%|*}")
+                ;;
+            *) other+=("$name") ;;
+        esac
+    done
+    if [ $((claims + aside + ${#other[@]})) != 0 ]; then
+        left="$claims claim files"
+        [ "$claims" = 0 ] || left+=" ($(printf '%s\n' "${hosts[@]}" | sort | uniq -c |
+            awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}'))"
+        left+=", $aside broken locks moved aside and not removed"
+        [ ${#other[@]} = 0 ] || left+=", and: ${other[*]}"
+        sc_fail "left in ${1##*/}: $left"
+    fi
     hidden=$(hidden_files "$1")
     [ "$hidden" = 0 ] || sc_note "$hidden .fuse_hidden files in ${1##*/} (sshfs renames open" \
         "files that are removed)"
@@ -195,7 +241,7 @@ scenario_mutex() { # FS NAME CLI_RUNS COROUTINES ITERATIONS BOUND_S
     expect "overlaps (marker $marker, journal ${journal_overlaps:-?})" "$overlaps" 0
     [ $((CLI_FAILED + CLI_WRONG)) = 0 ] || sc_fail "CLI: $((CLI_FAILED + CLI_WRONG)) of" \
         "$CLI_OPS locknix run failed ($CLI_WRONG after their COMMAND ran), exit $CLI_EXITS:" \
-        "$(top_errors "${clis[@]}")"
+        "$(run_errors "${CLI_FAILED_RUNS[@]}" "${CLI_WRONG_RUNS[@]}")"
     expect "async worker errors" "$async_errors" 0
     expect "counter" "$count" "$sections"
     expect "sections in the journal" "$sections" "$ok"
@@ -512,16 +558,17 @@ scenario_faults() { # NAME RULE...
     expect "section errors" "$(sum section_errors "${files[@]}")" 0
     expect "counter" "$(counter "$d")" "$sections"
     expect "sections in the journal" "$sections" "$ok"
-    [ "$breaks" = 0 ] || sc_fail "$breaks locks were broken: left held by a holder that had" \
-        "gone (it waited for lifetime + slop): $(grep -ho 'broke the expired lock .* of .*' \
-            "$SUITE_OUT"/*.err | sed 's/.* of //' | sort | uniq -c | sed 's/^ *//' |
-            paste -sd',')"
+    local -a errs
+    mapfile -t errs < <(err_files sync-h1 async-h2 cli-h3)
+    [ "$breaks" = 0 ] || sc_fail "$breaks lock(s) broken after lifetime + slop, left held by" \
+        "holders that had ended: $(cat "${errs[@]}" | grep -o 'broke the expired lock .*' |
+            sed 's/.* of //' | sort | uniq -c | sed 's/^ *//' | paste -sd',')"
     [ "$CLI_WRONG" = 0 ] || sc_fail "CLI: $CLI_WRONG locknix run reported a failure after" \
-        "their COMMAND had run under the lock (exits $CLI_EXITS): $(top_errors cli-h3)"
+        "their COMMAND had run under the lock: $(run_errors "${CLI_WRONG_RUNS[@]}")"
     # Every injected error passes; the library's front ends retry them. A run that gives up on
     # one reports a failure that waiting would have mended.
     [ "$CLI_FAILED" = 0 ] || sc_fail "CLI: $CLI_FAILED locknix run gave up on a passing error" \
-        "before holding the lock (exits $CLI_EXITS): $(top_errors cli-h3)"
+        "before holding the lock: $(run_errors "${CLI_FAILED_RUNS[@]}")"
     [ "$injected" -gt 0 ] || sc_fail "no fault was injected"
     local rounds
     rounds=$(for h in 1 2 3; do field rounds "$SUITE_OUT/feeder-h$h.out"; done | paste -sd+)
@@ -636,7 +683,7 @@ scenario_flufl() {
     expect "flufl.lock acquisitions" "$(field ok "$SUITE_OUT/flufl-h1.out")" "$FLUFL_IT"
     expect "overlaps" "$overlaps" 0
     [ "$errors" = 0 ] || sc_fail "$errors errors (locknix run exits: ${CLI_EXITS:-none}):" \
-        "$(top_errors "${clis[@]}" "${asyncs[@]}" flufl-h1)"
+        "$(proc_errors "${clis[@]}" "${asyncs[@]}" flufl-h1)"
     expect "counter" "$(counter "$d")" "$sections"
     expect "sections in the journal" "$sections" "$ok"
     expect "operations" "$ops" $((FLUFL_IT + (NETFS_N - 1) * (FLUFL_CLI + FLUFL_CO * FLUFL_CO_IT)))

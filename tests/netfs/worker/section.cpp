@@ -5,8 +5,10 @@
 
 #include "records.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <iostream>
@@ -33,31 +35,58 @@ std::string read_marker(const std::string& marker) {
     return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "(empty)";
 }
 
+// One pread of `path` from offset 0 into `buffer`; -1 with errno on failure.
+ssize_t read_at_start(const std::string& path, int flags, char* buffer, std::size_t size) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
+    if (fd < 0)
+        return -1;
+    const ssize_t n = ::pread(fd, buffer, size, 0);
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return n;
+}
+
+// Reads the counter with O_DIRECT where the file system allows it: GlusterFS's client (the
+// kernel's page cache, quick-read) otherwise serves a host the content it read up to a second
+// ago, lock or no lock. faultfs refuses O_DIRECT (EINVAL) and caches nothing: a plain read.
+ssize_t read_counter(const std::string& path, char* text, std::size_t size) {
+    constexpr std::size_t block = 4096;
+    void* aligned = nullptr;
+    if (::posix_memalign(&aligned, block, block) != 0)
+        return -1;
+    ssize_t n = read_at_start(path, O_DIRECT, static_cast<char*>(aligned), block);
+    if (n >= 0)
+        std::memcpy(text, aligned, std::min(static_cast<std::size_t>(n), size));
+    std::free(aligned);
+    if (n < 0 && errno == EINVAL)
+        n = read_at_start(path, 0, text, size);
+    return n < 0 ? n : std::min(n, static_cast<ssize_t>(size));
+}
+
 } // namespace
 
 std::string increment_counter(const std::string& dir) {
     const std::string path = dir + "/counter";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    char buffer[64] = {};
+    const ssize_t n = read_counter(path, buffer, sizeof buffer - 1);
+    if (n < 0)
+        return failed("read", path);
+    long value = -1;
+    if (static_cast<std::size_t>(n) != counter_digits ||
+        std::sscanf(buffer, "%20ld", &value) != 1 || value < 0)
+        return "malformed counter in " + path + ": '" + std::string(buffer) + "'";
+
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return failed("open", path);
-
     std::string error;
-    char buffer[64] = {};
-    const ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
-    long value = -1;
-    if (n < 0) {
-        error = failed("read", path);
-    } else if (static_cast<std::size_t>(n) != counter_digits ||
-               std::sscanf(buffer, "%20ld", &value) != 1 || value < 0) {
-        error = "malformed counter in " + path + ": '" + std::string(buffer) + "'";
-    } else {
-        char digits[counter_digits + 1];
-        std::snprintf(digits, sizeof digits, "%020ld", value + 1);
-        if (::pwrite(fd, digits, counter_digits, 0) != static_cast<ssize_t>(counter_digits))
-            error = failed("write", path);
-        else if (::fsync(fd) != 0)
-            error = failed("fsync", path);
-    }
+    char digits[counter_digits + 1];
+    std::snprintf(digits, sizeof digits, "%020ld", value + 1);
+    if (::pwrite(fd, digits, counter_digits, 0) != static_cast<ssize_t>(counter_digits))
+        error = failed("write", path);
+    else if (::fsync(fd) != 0)
+        error = failed("fsync", path);
     if (::close(fd) != 0 && error.empty())
         error = failed("close", path);
     return error;

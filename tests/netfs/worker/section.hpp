@@ -38,9 +38,10 @@ struct section_result {
 section_result run_section(const section_spec& spec);
 
 /// Adds one to the counter `dir/counter`: 20 decimal digits, always the same size, so that a
-/// reader with a stale cached size still reads all of it. Written with pwrite and fsync: on
-/// GlusterFS close() does not wait for written data (write-behind with flush-behind).
-/// Returns the error text, empty on success.
+/// reader with a stale cached size still reads all of it. Read with O_DIRECT where allowed (on
+/// GlusterFS a plain read returns what the host read up to a second ago, lock or no lock);
+/// written with pwrite and fsync (on GlusterFS close() does not wait for written data:
+/// write-behind with flush-behind). Returns the error text, empty on success.
 std::string increment_counter(const std::string& dir);
 
 } // namespace locknix::netfs
