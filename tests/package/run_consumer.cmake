@@ -19,16 +19,17 @@ file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(here ${CMAKE_CURRENT_LIST_DIR})
 
-set(configure_args --no-warn-unused-cli -G ${GENERATOR} -DCMAKE_BUILD_TYPE=${CONFIG}
-    -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_C_COMPILER=${C_COMPILER}
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
-if(SANITIZE)
-    # The library was built with sanitizers; the consumer must link their runtimes.
-    list(APPEND configure_args "-DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}"
-                               "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
-endif()
+set(configure_args --no-warn-unused-cli -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+    -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+    -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
 
 if(MODE STREQUAL "find_package")
+    list(APPEND configure_args -DCMAKE_BUILD_TYPE=${CONFIG})
+    if(SANITIZE)
+        # The installed library was built with sanitizers; the consumer links their runtimes.
+        list(APPEND configure_args "-DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}"
+                                   "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
+    endif()
     set(prefix ${WORK_DIR}/prefix)
     run(${CMAKE_COMMAND} --install ${LOCKNIX_BUILD_DIR} --prefix ${prefix} --config ${CONFIG})
     file(GLOB_RECURSE config_files ${prefix}/*/locknixConfig.cmake)
@@ -39,6 +40,9 @@ if(MODE STREQUAL "find_package")
     run(${CMAKE_COMMAND} -S ${here}/consumer -B ${WORK_DIR}/build ${configure_args}
         -DCMAKE_PREFIX_PATH=${prefix} -DLOCKNIX_EXPECTED_PREFIX=${prefix})
 elseif(MODE STREQUAL "add_subdirectory")
+    # The library is compiled afresh here, so neither the build type nor the sanitizers of the
+    # build under test matter: no build type keeps the compilation short.
+    list(APPEND configure_args -DCMAKE_BUILD_TYPE=)
     run(${CMAKE_COMMAND} -S ${here}/subdir_consumer -B ${WORK_DIR}/build ${configure_args}
         -DLOCKNIX_SOURCE_DIR=${LOCKNIX_SOURCE_DIR} -DLOCKNIX_BUILD_CLI=OFF)
 else()

@@ -145,4 +145,25 @@ BOOST_AUTO_TEST_CASE(child_takes_the_lock_with_its_own_claim) {
     BOOST_TEST(lock->claim_path() == parent_claim);
 }
 
+// The child's copy of a kept-alive lock refers to the parent's keep-alive thread, which does not
+// exist in the child: its destructor must neither join that thread nor wait for a mutex it held.
+// The alarm only turns a hang into a failure instead of leaving the child behind.
+BOOST_AUTO_TEST_CASE(child_destroys_a_kept_alive_copy) {
+    temp_dir dir("fork");
+    auto lock = std::make_unique<locknix::file_lock>(dir / "fork.lock", long_lived());
+    lock->acquire(0s);
+    lock->keep_alive();
+
+    const pid_t child = ::fork();
+    BOOST_TEST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::alarm(60);
+        lock.reset();
+        ::_exit(0);
+    }
+    BOOST_TEST(wait_child(child) == 0, "128 + 14 means the child hung in ~file_lock");
+    check_parent_holds(dir, *lock);
+    lock->release();
+}
+
 } // namespace

@@ -141,4 +141,38 @@ BOOST_AUTO_TEST_CASE(holders_killed_in_the_critical_section) {
     check_clean(dir);
 }
 
+// A holder that keeps its lock alive stays in the critical section for four lifetimes, twice
+// the time after which the waiters would break an unrefreshed lock. None of them may get in
+// before it leaves, and it must not be told that it lost the lock.
+BOOST_AUTO_TEST_CASE(kept_alive_holder_outlives_its_lifetime) {
+    constexpr int waiters = 3;
+    temp_dir dir("keep-alive");
+    child_process keeper({worker_path(), "keep", "--lock", dir / "counter.lock", "--counter",
+                          dir / "counter", "--marker", dir / "marker", "--lifetime-ms", "1000",
+                          "--hold-ms", "4000"});
+    BOOST_TEST_REQUIRE(keeper.read_line().value_or("(end)") == "held");
+
+    std::vector<child_process> workers;
+    for (int i = 0; i < waiters; ++i) {
+        auto args = hammer_args(dir, 1);
+        args.insert(args.end(), {"--slop-ms", "1000"});
+        workers.emplace_back(args);
+    }
+    const auto t = collect(workers, 1);
+
+    const auto line = keeper.read_line();
+    BOOST_TEST_REQUIRE(keeper.wait().ok());
+    BOOST_TEST_REQUIRE(line.has_value());
+    const auto fields = parse_fields(*line);
+    BOOST_TEST_MESSAGE("kept-alive holder: " << *line << ", waiters' overlaps " << t.overlaps
+                                             << ", breaks " << t.breaks);
+    BOOST_TEST(field(fields, "lost") == 0);
+    BOOST_TEST(field(fields, "release") == 0);
+    BOOST_TEST(field(fields, "overlaps") == 0);
+    BOOST_TEST(t.overlaps == 0);
+    BOOST_TEST(t.breaks == 0);
+    BOOST_TEST(std::stol(read_file(dir / "counter")) == waiters + 1);
+    check_clean(dir);
+}
+
 } // namespace

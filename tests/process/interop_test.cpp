@@ -12,6 +12,7 @@
 
 #include <locknix/file_lock.hpp>
 
+#include <csignal>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
@@ -127,6 +128,25 @@ BOOST_AUTO_TEST_CASE(locknix_breaks_expired_flufl_lock) {
     BOOST_TEST(read_file(lock_path) == lock.claim_path());
     lock.release();
     BOOST_TEST(list_dir(dir.path()).size() == 1u); // our claim, kept for the next acquisition
+}
+
+// A flufl.lock holder killed long ago (its lock's mtime is set far into the past): one attempt
+// (timeout 0) breaks it, which flufl.lock itself never does with timeout 0.
+BOOST_AUTO_TEST_CASE(locknix_breaks_dead_flufl_lock_in_one_try) {
+    temp_dir dir("interop");
+    const auto lock_path = dir / "shared.lock";
+    child_process python(flufl({"hold", lock_path, "60"}));
+    const auto held = expect_line(python, "held");
+    python.kill(SIGKILL);
+    python.wait();
+    set_mtime(lock_path, 1);
+
+    locknix::file_lock lock(lock_path, lifetime(60s));
+    BOOST_TEST(lock.state() == locknix::lock_state::held_by_other_breakable);
+    BOOST_TEST(lock.try_acquire());
+    BOOST_TEST(lock.holder()->pid == ::getpid());
+    BOOST_TEST(!exists_no_follow(held.at("claim")), "flufl.lock's claim was not removed");
+    lock.release();
 }
 
 BOOST_AUTO_TEST_CASE(flufl_breaks_expired_locknix_lock) {

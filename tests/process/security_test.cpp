@@ -40,6 +40,17 @@ std::string read_link(const std::string& path) {
     return std::string(target, static_cast<std::size_t>(n));
 }
 
+// A lock whose holder was killed right after taking it with a lifetime of 1 ns: expired as soon
+// as it exists. Returns the dead holder's claim.
+std::string leave_expired_lock(const std::string& lock_path) {
+    child_process holder({worker_path(), "die", "--lock", lock_path, "--lifetime-ns", "1"});
+    const auto line = holder.read_line();
+    BOOST_TEST_REQUIRE(line.has_value());
+    holder.kill(SIGKILL);
+    holder.wait();
+    return parse_fields(*line).at("claim");
+}
+
 // A lock attempt on `lock_path` must report a foreign file, both through one attempt and through
 // a wait, and leave no claim and no breaker mutex behind.
 void check_reported_as_foreign(const std::string& lock_path) {
@@ -217,6 +228,34 @@ BOOST_AUTO_TEST_CASE(directory_or_fifo_at_the_lock_path) {
     BOOST_TEST(identify(lock_path) == before);
 }
 
+// Breakers serialise themselves with a directory next to the lock, `<lock>.break`. A symbolic
+// link planted there (to a directory someone cares about) must be neither followed nor removed,
+// even with an expired lock waiting to be broken: the breaker gives up instead.
+BOOST_AUTO_TEST_CASE(symlink_at_the_breaker_mutex_path) {
+    temp_dir dir("symlink-mutex");
+    const auto lock_path = dir / "app.lock";
+    const auto victim = dir / "victim";
+    BOOST_TEST_REQUIRE(::mkdir(victim.c_str(), 0755) == 0);
+    write_file(victim + "/inside", "kept");
+    set_mtime(victim, 1);
+    const auto dead_claim = leave_expired_lock(lock_path);
+    const auto lock_before = identify(lock_path);
+    BOOST_TEST_REQUIRE(::symlink(victim.c_str(), (lock_path + ".break").c_str()) == 0);
+    const auto link_before = identify(lock_path + ".break");
+
+    locknix::file_lock lock(lock_path, eager_breaker());
+    boost::system::error_code ec;
+    lock.acquire(500ms, ec);
+    BOOST_TEST(ec, "acquired by breaking through a symbolic link at the breaker mutex");
+
+    BOOST_TEST(identify(lock_path + ".break") == link_before);
+    BOOST_TEST(read_link(lock_path + ".break") == victim);
+    BOOST_TEST(list_dir(victim) == std::vector<std::string>{"inside"},
+               boost::test_tools::per_element());
+    BOOST_TEST(identify(lock_path) == lock_before);
+    BOOST_TEST(read_file(lock_path) == dead_claim);
+}
+
 // Permissions: a user who may not remove another user's expired lock (a sticky directory) or
 // may not create a claim (a directory it cannot write) gets an error that names the path, and
 // the lock is left as it was.
@@ -239,16 +278,6 @@ std::vector<std::string> try_as_nobody(const std::string& lock_path) {
     return lines;
 }
 
-// A lock of root's, expired at once because its holder was killed with a lifetime of 1 ns.
-std::string leave_expired_root_lock(const std::string& lock_path) {
-    child_process holder({worker_path(), "die", "--lock", lock_path, "--lifetime-ns", "1"});
-    const auto line = holder.read_line();
-    BOOST_TEST_REQUIRE(line.has_value());
-    holder.kill(SIGKILL);
-    holder.wait();
-    return parse_fields(*line).at("claim");
-}
-
 BOOST_AUTO_TEST_CASE(sticky_directory_stops_the_breaker,
                      *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
                          return can_switch_users();
@@ -260,7 +289,7 @@ BOOST_AUTO_TEST_CASE(sticky_directory_stops_the_breaker,
     BOOST_TEST_REQUIRE(::chmod(shared.c_str(), 01777) == 0);
     const auto lock_path = shared + "/app.lock";
 
-    const auto claim = leave_expired_root_lock(lock_path);
+    const auto claim = leave_expired_lock(lock_path);
     const auto before = identify(lock_path);
     BOOST_TEST_REQUIRE(before.links == 2u);
 
@@ -285,7 +314,7 @@ BOOST_AUTO_TEST_CASE(unwritable_directory_stops_the_claim,
     temp_dir dir("unwritable");
     BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
     const auto lock_path = dir / "app.lock";
-    const auto claim = leave_expired_root_lock(lock_path);
+    const auto claim = leave_expired_lock(lock_path);
     const auto before = identify(lock_path);
 
     const auto lines = try_as_nobody(lock_path);

@@ -21,6 +21,11 @@
 //   try     --lock P --timeout-ms T [--slop-ms S]
 //           One acquisition through the throwing API. Prints "acquired" or
 //           "error value= category=" and the exception's message on the next line.
+//   keep    --lock P --counter C --marker M --lifetime-ms L --hold-ms H
+//           Acquires, starts the keep-alive, prints "held", then stays H milliseconds in the
+//           critical section (several lifetimes), increments the counter, leaves and releases.
+//           Prints "lost= release=" (1 if the keep-alive reported the lock lost; the release
+//           error's value, 0 for none).
 //   hold    --lock P --lifetime-ms L
 //           Acquires, prints "held claim= pid=", waits for the end of its input, releases, and
 //           prints "released" or "release-error value=".
@@ -285,6 +290,24 @@ int try_once(const arguments& args) {
     return 0;
 }
 
+int keep(const arguments& args) {
+    locknix::file_lock lock(args.get("lock"), options_from(args));
+    std::atomic<int> lost{0};
+    lock.lock();
+    lock.keep_alive([&lost](boost::system::error_code) { lost = 1; });
+    say("held");
+    const auto r = enter_section(args.get("marker"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(args.number("hold-ms", 0)));
+    const std::string& counter = args.get("counter");
+    write_counter(counter, read_counter(counter) + 1);
+    leave_section(args.get("marker"), r);
+    boost::system::error_code ec;
+    lock.release(ec);
+    say("lost=" + std::to_string(lost.load()) + " release=" + std::to_string(ec.value()) +
+        " overlaps=" + std::to_string(r.overlaps));
+    return 0;
+}
+
 int hold(const arguments& args) {
     locknix::file_lock lock(args.get("lock"), options_from(args));
     lock.lock();
@@ -313,6 +336,8 @@ int main(int argc, char** argv) {
             return breaker(args);
         if (args.mode == "try")
             return try_once(args);
+        if (args.mode == "keep")
+            return keep(args);
         if (args.mode == "hold")
             return hold(args);
     } catch (const std::exception& e) {
