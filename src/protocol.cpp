@@ -323,9 +323,12 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
         error_code se;
         const file_status mutex = fs_->lstat(breaker_mutex_path_, se);
         if (!se && mutex.directory &&
-            fs_->wall_now() > plus(mutex.mtime, stale_breaker_age(options_)) &&
-            remove_stale_breaker_mutex())
-            return break_outcome::changed;
+            fs_->wall_now() > plus(mutex.mtime, stale_breaker_age(options_))) {
+            if (remove_stale_breaker_mutex(ec))
+                return break_outcome::changed;
+            if (ec)
+                return break_outcome::failed;
+        }
         return break_outcome::busy;
     }
     if (e) {
@@ -345,13 +348,19 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
     return outcome;
 }
 
-bool protocol::remove_stale_breaker_mutex() {
+bool protocol::remove_stale_breaker_mutex(error_code& ec) {
     // Move it to a name of our own first, so that what we remove is what we judged stale: another
     // breaker may have removed the stale one and made its own in between.
     // No longer than the lock's aside name, which the constructor checked against NAME_MAX.
     const std::string aside = claim_path_ + ".stale";
     error_code e;
     fs_->rename(breaker_mutex_path_, aside, e);
+    if (is(e, EPERM) || is(e, EACCES)) {
+        // Nothing else will ever remove it: say so rather than wait for it.
+        fail(ec, e, "remove a stale breaker mutex (permissions or a sticky directory?)",
+             breaker_mutex_path_);
+        return false;
+    }
     if (e)
         return false;
     const file_status moved = fs_->lstat(aside, e);

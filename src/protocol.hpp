@@ -127,7 +127,7 @@ private:
     attempt_result break_expired(const lock_read& judged, boost::system::error_code& ec);
     break_outcome break_lock(const lock_read& judged, bool expired_only,
                              boost::system::error_code& ec);
-    bool remove_stale_breaker_mutex();
+    bool remove_stale_breaker_mutex(boost::system::error_code& ec);
     break_outcome break_under_mutex(const lock_read& judged, bool expired_only,
                                     boost::system::error_code& ec);
     bool check_held(boost::system::error_code& ec);
