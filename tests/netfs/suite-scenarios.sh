@@ -490,7 +490,7 @@ scenario_partition() { # FS
     check_dir "$dA"
     check_dir "$dB"
     sc_note "breakers done $(secs $((t_heal - t_cut))) into the cut; both holders knew" \
-        "$(secs $((t_learned - t_heal))) after the heal"
+        "$((t_learned - t_heal)) ms after the heal"
     local lost=0
     [ "${SUITE_RC[victim-cli]}" = 76 ] && lost=$((lost + 1))
     grep -q '^lost lock_lost' "$sB" && lost=$((lost + 1))
