@@ -15,6 +15,12 @@ function(run)
     endif()
 endfunction()
 
+# A single-configuration build without a build type has an empty configuration.
+set(config_args)
+if(CONFIG)
+    set(config_args --config ${CONFIG})
+endif()
+
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(here ${CMAKE_CURRENT_LIST_DIR})
@@ -31,7 +37,7 @@ if(MODE STREQUAL "find_package")
                                    "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE}")
     endif()
     set(prefix ${WORK_DIR}/prefix)
-    run(${CMAKE_COMMAND} --install ${LOCKNIX_BUILD_DIR} --prefix ${prefix} --config ${CONFIG})
+    run(${CMAKE_COMMAND} --install ${LOCKNIX_BUILD_DIR} --prefix ${prefix} ${config_args})
     file(GLOB_RECURSE config_files ${prefix}/*/locknixConfig.cmake)
     file(GLOB_RECURSE headers RELATIVE ${prefix} ${prefix}/include/locknix/*.hpp)
     if(NOT config_files OR NOT "include/locknix/file_lock.hpp" IN_LIST headers)
@@ -50,7 +56,7 @@ else()
 endif()
 
 cmake_host_system_information(RESULT cores QUERY NUMBER_OF_LOGICAL_CORES)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build --config ${CONFIG} --target consumer
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build ${config_args} --target consumer
     --parallel ${cores})
 file(GLOB_RECURSE consumer LIST_DIRECTORIES false ${WORK_DIR}/build/consumer
      ${WORK_DIR}/build/*/consumer)
