@@ -242,7 +242,8 @@ scenario_mutex() { # FS NAME CLI_RUNS COROUTINES ITERATIONS BOUND_S
     [ $((CLI_FAILED + CLI_WRONG)) = 0 ] || sc_fail "CLI: $((CLI_FAILED + CLI_WRONG)) of" \
         "$CLI_OPS locknix run failed ($CLI_WRONG after their COMMAND ran), exit $CLI_EXITS:" \
         "$(run_errors "${CLI_FAILED_RUNS[@]}" "${CLI_WRONG_RUNS[@]}")"
-    expect "async worker errors" "$async_errors" 0
+    [ "$async_errors" = 0 ] || sc_fail "async workers: $async_errors errors:" \
+        "$(proc_errors "${asyncs[@]}")"
     expect "counter" "$count" "$sections"
     expect "sections in the journal" "$sections" "$ok"
     expect "breaks" "$breaks" 0

@@ -12,6 +12,8 @@
 #include <locknix/file_lock.hpp>
 #include <locknix/file_system.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -83,12 +85,18 @@ int run_hammer(const arguments& args) {
         if (new_lock && i > 0)
             lock.emplace(args.get("lock"), options);
         ++t.ops;
+        // The throwing overload: its message names the operation and the path that failed.
         error_code ec;
-        lock->acquire(timeout, ec);
+        std::string what;
+        try {
+            lock->acquire(timeout);
+        } catch (const boost::system::system_error& e) {
+            ec = e.code();
+            what = e.what();
+        }
         if (ec) {
             ++t.failed;
-            std::cerr << spec.tag << ": acquire: " << error_name(ec) << " (" << ec.message()
-                      << ")\n";
+            std::cerr << spec.tag << ": acquire: " << error_name(ec) << " (" << what << ")\n";
             if (verify && names_our_claim(*lock))
                 ++t.orphans;
             continue;
