@@ -1,85 +1,156 @@
 // Copyright (C) 2026 The locknix developers
 // SPDX-License-Identifier: LGPL-3.0-or-later
 
-// Behaviours of the async front end that are wrong today. Each case states what the API
-// promises and fails (or crashes) until the library is fixed; then it moves to its suite. Built
-// only with -DLOCKNIX_ASYNC_KNOWN_BUGS=ON, never part of ctest.
+// Behaviours of the async front end that are wrong today. Each case states what the design or
+// the API promises and fails until the library is fixed; then it moves to its suite. Built only
+// with -DLOCKNIX_ASYNC_KNOWN_BUGS=ON, never part of ctest.
 
 #include "support.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <cerrno>
+#include <future>
 #include <optional>
+#include <vector>
 
 namespace locknix::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct fixture {
-    temp_dir dir;
-    std::string path = dir / "lock";
-    asio::io_context io;
-    std::shared_ptr<fault_fs> fs = std::make_shared<fault_fs>();
-
-    ~fixture() { drain(io); }
-};
-
-struct completion {
-    explicit completion(asio::io_context& io) : done(io) {}
-    std::optional<error_code> result;
-    async_event done;
-    auto handler() {
-        return [this](error_code ec) {
-            result = ec;
-            done.notify();
-        };
-    }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(known_bugs)
 
-// ~async_file_lock: "Cancels pending operations (they complete with operation_aborted)".
-// lock_service::close() calls cancel(lock->pending) with a reference to the member; finish()
-// resets lock->pending and then dereferences the now empty reference: a null pointer access.
-BOOST_FIXTURE_TEST_CASE(destroying_a_parked_waiter_aborts_its_wait, fixture) {
-    async_file_lock holder(io.get_executor(), path, test_options(fs));
-    auto waiter = std::make_unique<async_file_lock>(io.get_executor(), path, test_options(fs));
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        co_await holder.acquire(1s);
-        completion wait(io);
-        waiter->async_acquire(1h, wait.handler());
-        co_await service_round_trip(dir.path());
+// Design, algorithm requirement 8: "Many waiters on one path in one process cost one prober's
+// syscalls, not one per waiter." lock_service::finish() ends with promote(), which cancels the
+// poll timer of a polling first waiter whenever the path has no holder in this process, so that
+// it probes at once. Any waiter behind it that is cancelled (or times out, or is destroyed)
+// therefore costs one more probe of the lock: N cancelled waiters, N probes.
+BOOST_AUTO_TEST_CASE(cancelling_parked_waiters_costs_no_system_call) {
+    temp_dir dir;
+    const auto path = dir / "lock";
+    auto fs = std::make_shared<fault_fs>();
+    plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    auto options = test_options(fs);
+    options.min_poll = options.max_poll = 1h; // the first waiter probes once, then waits
+    // On the event loop, everything a cancellation sets off has run when poll() returns.
+    const async_options on_loop{syscall_mode::event_loop};
+    asio::io_context io;
 
-        waiter.reset();
-        co_await wait.done.wait();
-        BOOST_TEST(*wait.result == asio::error::operation_aborted);
-        BOOST_TEST(read_file(path) == holder.claim_path());
-        co_await holder.release();
-        BOOST_TEST(!exists(path));
+    constexpr std::size_t parked = 10;
+    auto prober = std::make_unique<async_file_lock>(io.get_executor(), path, options, on_loop);
+    std::vector<std::unique_ptr<async_file_lock>> waiters;
+    std::vector<asio::cancellation_signal> signals(parked);
+    std::vector<std::optional<error_code>> results(parked);
+    prober->async_acquire(1h, [](error_code) {});
+    for (std::size_t i = 0; i < parked; ++i) {
+        waiters.push_back(
+            std::make_unique<async_file_lock>(io.get_executor(), path, options, on_loop));
+        waiters[i]->async_acquire(
+            1h, asio::bind_cancellation_slot(signals[i].slot(),
+                                             [&results, i](error_code ec) { results[i] = ec; }));
+    }
+    io.restart();
+    io.poll();
+    BOOST_TEST_INFO("one probe by the first waiter");
+    BOOST_TEST(fs->count(fs_op::link) == 1u);
+
+    for (std::size_t i = 0; i < parked; ++i) {
+        signals[i].emit(asio::cancellation_type::terminal);
+        io.restart();
+        io.poll();
+        BOOST_TEST((results[i] == error_code(asio::error::operation_aborted)));
+    }
+    BOOST_TEST_INFO("cancelled parked waiters make no system call");
+    BOOST_TEST(fs->count(fs_op::link) == 1u);
+
+    waiters.clear();
+    prober.reset();
+    drain(io);
+}
+
+// The inotify fix (lock_service::unwatch cancels the read when no directory is watched) intends
+// that run() returns once every wait is over. promote() keeps a path's entry, and its watch,
+// while an object of this process holds the lock, even with no waiter left: a lock acquired
+// after a wait with inotify (the default) keeps run() from returning for as long as it is held.
+BOOST_AUTO_TEST_CASE(run_returns_while_a_lock_acquired_after_a_wait_is_held) {
+    temp_dir dir;
+    const auto path = dir / "lock";
+    auto fs = std::make_shared<fault_fs>();
+    const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    // The other process releases just before our second probe: we waited once, with inotify.
+    fs->add_hook({fs_op::link, hook_phase::before, path_is(path), 1, 1, [&](const fs_call&) {
+                      remove_file(path);
+                      remove_file(planted);
+                  }});
+    auto options = test_options(fs);
+    options.use_inotify = true;
+    asio::io_context io;
+    async_file_lock lock(io.get_executor(), path, options);
+
+    bool acquired = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await lock.acquire(10s);
+            acquired = true;
+        },
+        asio::detached);
+    auto ran = std::async(std::launch::async, [&] { io.run(); });
+    const bool returned = ran.wait_for(1min) == std::future_status::ready;
+    if (!returned)
+        io.stop();
+    ran.wait();
+    BOOST_TEST(acquired);
+    BOOST_TEST(returned, "run() returned once the wait was over");
+
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        co_await lock.release();
     }());
 }
 
-// The same with a waiter that probes another process's lock (waiting on its poll timer).
-BOOST_FIXTURE_TEST_CASE(destroying_a_prober_aborts_its_wait_and_removes_its_claim, fixture) {
+// Design, layer 5 and requirement 8: inotify wakes the prober of a local path. The service adds
+// its inotify watch on the pool after the probe that found the lock held (lock_service::watch,
+// called from wait_then_attempt) and never probes again once the watch is in place. A release
+// between that probe and inotify_add_watch goes unseen until the next poll (up to max_poll;
+// here an hour). file_lock looks once more right after placing its watch. Both pool threads are
+// kept busy here so that the watch is added only after the release.
+BOOST_AUTO_TEST_CASE(release_before_the_watch_is_in_place_is_not_missed) {
+    using namespace asio::experimental::awaitable_operators;
+    temp_dir dir;
+    const auto path = dir / "lock";
     const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    auto fs = std::make_shared<fault_fs>();
     auto counted = std::make_shared<counting_fs>(fs);
+    asio::io_context io;
+
+    // Two objects on other paths whose links wait at a gate: they occupy the pool.
+    gate busy;
+    async_event pool_busy(io);
+    std::atomic<int> blocked{0};
+    fs->add_hook(
+        {fs_op::link, hook_phase::before, path_contains("/busy-"), 0, 2, [&](const fs_call&) {
+             if (++blocked == 2)
+                 pool_busy.notify();
+             busy.wait_here();
+         }});
+    async_file_lock busy0(io.get_executor(), dir / "busy-0", test_options(fs));
+    async_file_lock busy1(io.get_executor(), dir / "busy-1", test_options(fs));
+
+    // The waiter runs its own system calls on the loop, and waits an hour between polls.
     auto options = test_options(fs);
     options.fs = counted;
+    options.use_inotify = true;
     options.min_poll = options.max_poll = 1h;
-    auto waiter = std::make_unique<async_file_lock>(io.get_executor(), path, options);
-    const auto claim = waiter->claim_path();
-
-    // The first read of the steady clock after the first link decides the poll wait, on the
-    // event loop, which then arms the poll timer (see the cancellation suite).
+    async_file_lock waiter(io.get_executor(), path, options, {syscall_mode::event_loop});
     std::atomic<bool> linked{false};
     async_event polling(io);
     fs->add_hook({fs_op::link, hook_phase::after, path_is(path), 0, 1, [&](const fs_call&) {
@@ -89,147 +160,27 @@ BOOST_FIXTURE_TEST_CASE(destroying_a_prober_aborts_its_wait_and_removes_its_clai
         if (linked.exchange(false))
             polling.notify();
     });
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        completion wait(io);
-        waiter->async_acquire(2h, wait.handler());
-        co_await polling.wait();
-
-        waiter.reset();
-        co_await wait.done.wait();
-        BOOST_TEST(*wait.result == asio::error::operation_aborted);
-    }());
-    drain(io);
-    BOOST_TEST(!exists(claim));
-    BOOST_TEST(read_file(path) == planted);
-}
-
-// async_acquire: "Cancellation ... through the handler's cancellation slot ... completes the wait
-// with operation_aborted". lock_service::acquire() installs the slot's handler only when its
-// posted registration runs on the strand; a signal emitted before that (right after the
-// initiating call, as a parallel group or another handler may) finds no handler and is lost: the
-// wait runs on to its timeout.
-BOOST_FIXTURE_TEST_CASE(cancellation_right_after_initiation_is_not_lost, fixture) {
-    async_file_lock holder(io.get_executor(), path, test_options(fs));
-    async_file_lock waiter(io.get_executor(), path, test_options(fs));
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        co_await holder.acquire(1s);
-        asio::cancellation_signal signal;
-        completion wait(io);
-        waiter.async_acquire(300ms, asio::bind_cancellation_slot(signal.slot(), wait.handler()));
-        signal.emit(asio::cancellation_type::terminal);
-        co_await wait.done.wait();
-        BOOST_TEST(*wait.result == asio::error::operation_aborted);
-    }());
-}
-
-// Design, algorithm requirement 5: two objects of one process exclude each other like two
-// processes; requirement 4: at least one attempt. While an object of this process holds the
-// lock, the service lets no waiter of the path probe. When another process breaks that holder's
-// expired lock and releases it, the lock is free, yet the waiters of this process stay parked
-// until they time out (file_lock waiters would take it at once).
-BOOST_FIXTURE_TEST_CASE(waiter_takes_a_lock_freed_behind_a_broken_holder, fixture) {
-    async_file_lock holder(io.get_executor(), path, test_options(fs));
-    async_file_lock waiter(io.get_executor(), path, test_options(fs));
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        co_await holder.acquire(1s);
-        completion wait(io);
-        waiter.async_acquire(500ms, wait.handler());
-        co_await service_round_trip(dir.path());
-
-        auto other = make_host("elsewhere", 4242);
-        other->advance_wall(1h);
-        {
-            file_lock breaker(path, test_options(other));
-            BOOST_TEST(breaker.try_acquire());
-        }
-        BOOST_TEST(!exists(path), "the lock is free");
-
-        co_await wait.done.wait();
-        BOOST_TEST(*wait.result == error_code{});
-    }());
-}
-
-// Requirement 4: "timeout 0 means try once, and that one try still breaks an expired lock".
-// Behind a holder of this process, a zero timeout ends parked, with no attempt at all, even when
-// the holder's lock is long expired (file_lock in the same situation breaks it).
-BOOST_FIXTURE_TEST_CASE(zero_timeout_behind_an_expired_holder_of_this_process_breaks_it, fixture) {
-    async_file_lock holder(io.get_executor(), path, test_options(fs));
-    async_file_lock waiter(io.get_executor(), path, test_options(fs));
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        co_await holder.acquire(1s);
-        fs->advance_wall(1h); // the holder's lock is an hour past its expiry and slop
-        const auto links = fs->count(fs_op::link);
-
-        completion wait(io);
-        waiter.async_acquire(0s, wait.handler());
-        co_await wait.done.wait();
-        BOOST_TEST(fs->count(fs_op::link) > links, "at least one attempt");
-        BOOST_TEST(*wait.result == error_code{});
-    }());
-}
-
-// async_wait_lost: lock_lost when "a refresh of the keep-alive failed until expiry";
-// operation_aborted only when this object released the lock or the wait was cancelled. A
-// keep-alive refresh failing with a non-transient error (EACCES here) reaches
-// lock_service::on_released(lock, EACCES), which tells the waiters operation_aborted, and marks
-// the lock not held while it is still on disk (file_lock's keep-alive reports the error).
-BOOST_FIXTURE_TEST_CASE(keep_alive_failure_is_not_reported_as_a_release, fixture) {
-    auto options = test_options(fs);
-    options.lifetime = 150ms;
-    async_file_lock lock(io.get_executor(), path, options);
-    run_coroutine(io, [&]() -> asio::awaitable<void> {
-        co_await lock.acquire(1s);
-        lock.keep_alive();
-        completion lost(io);
-        lock.async_wait_lost(lost.handler());
-        fs->fail(fs_op::set_times, EACCES, path_is(lock.claim_path()), 0);
-
-        co_await lost.done.wait();
-        BOOST_TEST(*lost.result != asio::error::operation_aborted);
-        BOOST_TEST((*lost.result == errc::lock_lost || *lost.result == sys_error(EACCES)));
-        BOOST_TEST(read_file(path) == lock.claim_path(), "the lock is still on disk");
-        BOOST_TEST(lock.held() == exists(path));
-    }());
-}
-
-// async_acquire: a cancelled wait completes with operation_aborted, distinct from timed_out.
-// When the attempt in flight at cancellation had won the lock, on_attempt() sets the phase to
-// `parked` while the lock is given back on the pool; if the wait's deadline passes meanwhile,
-// the deadline handler finishes the operation with timed_out.
-BOOST_FIXTURE_TEST_CASE(cancelled_win_reports_aborted_even_past_the_deadline, fixture) {
-    async_file_lock waiter(io.get_executor(), path, test_options(fs));
-    gate link_gate, unlink_gate;
-    async_event linking(io), unlinking(io);
-    fs->add_hook({fs_op::link, hook_phase::before, path_is(path), 0, 1, [&](const fs_call&) {
-                      linking.notify();
-                      link_gate.wait_here();
-                  }});
-    fs->add_hook({fs_op::unlink, hook_phase::before, path_is(path), 0, 1, [&](const fs_call&) {
-                      unlinking.notify();
-                      unlink_gate.wait_here();
-                  }});
 
     run_coroutine(io, [&]() -> asio::awaitable<void> {
-        constexpr auto timeout = 200ms;
-        asio::steady_timer past_deadline(io, timeout + 300ms);
-        asio::cancellation_signal signal;
-        completion wait(io);
-        waiter.async_acquire(timeout, asio::bind_cancellation_slot(signal.slot(), wait.handler()));
+        busy0.async_acquire(1s, [](error_code) {});
+        busy1.async_acquire(1s, [](error_code) {});
+        co_await pool_busy.wait();
 
-        co_await linking.wait();
-        signal.emit(asio::cancellation_type::terminal);
-        asio::post(io, [&] { link_gate.open(); });
-
-        // The won lock is being given back; let the wait's deadline pass meanwhile.
-        co_await unlinking.wait();
-        co_await past_deadline.async_wait(asio::use_awaitable);
-        unlink_gate.open();
-
-        co_await wait.done.wait();
-        BOOST_TEST(*wait.result == asio::error::operation_aborted);
-        BOOST_TEST(!exists(path));
-        BOOST_TEST(!exists(waiter.claim_path()));
+        asio::steady_timer watchdog(io, 1min);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await polling.wait();
+                remove_file(path); // released before the watch can be added
+                remove_file(planted);
+                busy.open();
+            },
+            asio::detached);
+        const auto first = co_await (waiter.async_acquire(2h, asio::use_awaitable) ||
+                                     watchdog.async_wait(asio::use_awaitable));
+        BOOST_TEST(first.index() == 0u, "the release was seen, not slept through");
     }());
+    counted->on_steady_now({});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -94,6 +94,31 @@ void zero_timeout_breaks_expired_lock(scene& s) {
     BOOST_TEST(!exists(planted), "the broken holder's claim is removed");
 }
 
+void zero_timeout_breaks_expired_lock_of_this_process(scene& s) {
+    auto a = s.make();
+    auto b = s.make();
+    BOOST_TEST(a->acquire(1s) == ok);
+    s.fs->advance_wall(1h); // a's lock is an hour past its expiry and slop
+    BOOST_TEST(b->acquire(0s) == ok);
+    BOOST_TEST(read_file(s.lock) == b->claim_path());
+    BOOST_TEST(!exists(a->claim_path()), "the broken holder's claim is removed");
+    BOOST_TEST(a->release() == errc::lock_lost);
+}
+
+void lock_freed_behind_a_broken_holder_of_this_process(scene& s) {
+    auto a = s.make();
+    auto b = s.make();
+    BOOST_TEST(a->acquire(1s) == ok);
+    {
+        auto breaker = breaker_from_the_future(s.lock);
+        BOOST_TEST(breaker->try_acquire());
+    }
+    BOOST_TEST(!exists(s.lock), "broken and released elsewhere: the lock is free");
+    BOOST_TEST(b->acquire(200ms) == ok);
+    BOOST_TEST(read_file(s.lock) == b->claim_path());
+    BOOST_TEST(a->release() == errc::lock_lost);
+}
+
 void already_locked(scene& s) {
     auto a = s.make();
     BOOST_TEST(a->acquire(1s) == ok);
@@ -229,6 +254,10 @@ const std::vector<behaviour> table{
     {"timeout_against_other_process", timeout_against_other_process},
     {"zero_timeout_is_one_attempt", zero_timeout_is_one_attempt},
     {"zero_timeout_breaks_expired_lock", zero_timeout_breaks_expired_lock},
+    {"zero_timeout_breaks_expired_lock_of_this_process",
+     zero_timeout_breaks_expired_lock_of_this_process},
+    {"lock_freed_behind_a_broken_holder_of_this_process",
+     lock_freed_behind_a_broken_holder_of_this_process},
     {"already_locked", already_locked},
     {"not_locked", not_locked},
     {"lock_lost_on_release", lock_lost_on_release},

@@ -128,6 +128,32 @@ BOOST_DATA_TEST_CASE_F(fixture, parked_behind_a_holder_of_this_process,
     }());
 }
 
+// A signal emitted right after the initiating call, before the service has seen the wait (as a
+// parallel group or another handler may do), still cancels it, and nothing of the wait goes on
+// in the background.
+BOOST_DATA_TEST_CASE_F(fixture, right_after_initiation, data::make(types) * data::make(modes), how,
+                       mode) {
+    async_file_lock holder(io.get_executor(), path, options(), mode.options);
+    async_file_lock waiter(io.get_executor(), path, options(), mode.options);
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        co_await holder.acquire(1s);
+        asio::cancellation_signal signal;
+        outcome out;
+        async_event done(io);
+        waiter.async_acquire(
+            1h, asio::bind_cancellation_slot(signal.slot(), recorder(out, done, path, waiter)));
+        signal.emit(how.type);
+        co_await done.wait();
+        BOOST_TEST(*out.result == asio::error::operation_aborted);
+        BOOST_TEST(!out.claim_exists);
+
+        co_await holder.release();
+        co_await service_round_trip(dir.path());
+        BOOST_TEST(!waiter.held());
+        BOOST_TEST(!exists(path), "the cancelled wait did not take the lock behind our back");
+    }());
+}
+
 BOOST_DATA_TEST_CASE_F(fixture, probing_against_another_process,
                        data::make(types) * data::make(modes), how, mode) {
     const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
@@ -240,6 +266,48 @@ BOOST_DATA_TEST_CASE_F(fixture, syscall_in_flight_that_wins, data::make(types), 
 
 BOOST_DATA_TEST_CASE_F(fixture, syscall_in_flight_that_loses, data::make(types), how) {
     cancel_with_syscall_in_flight(*this, how.type, true);
+}
+
+// An attempt that won the lock while being cancelled gives it back; if the wait's deadline
+// passes meanwhile, the wait is still reported as cancelled, not as timed out.
+BOOST_FIXTURE_TEST_CASE(cancelled_win_is_not_a_timeout_even_past_the_deadline, fixture) {
+    async_file_lock waiter(io.get_executor(), path, options());
+    gate link_gate, unlink_gate;
+    async_event linking(io), unlinking(io);
+    fault->add_hook({fs_op::link, hook_phase::before, path_is(path), 0, 1, [&](const fs_call&) {
+                         linking.notify();
+                         link_gate.wait_here();
+                     }});
+    fault->add_hook({fs_op::unlink, hook_phase::before, path_is(path), 0, 1, [&](const fs_call&) {
+                         unlinking.notify();
+                         unlink_gate.wait_here();
+                     }});
+
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        constexpr auto timeout = 200ms;
+        asio::steady_timer past_deadline(io, timeout + 300ms);
+        asio::cancellation_signal signal;
+        outcome out;
+        async_event done(io);
+        waiter.async_acquire(timeout, asio::bind_cancellation_slot(
+                                          signal.slot(), recorder(out, done, path, waiter)));
+
+        co_await linking.wait();
+        signal.emit(asio::cancellation_type::terminal);
+        asio::post(io, [&] { link_gate.open(); });
+
+        // The won lock is being given back; the wait's deadline passes meanwhile.
+        co_await unlinking.wait();
+        co_await past_deadline.async_wait(asio::use_awaitable);
+        unlink_gate.open();
+
+        co_await done.wait();
+        BOOST_TEST(*out.result == asio::error::operation_aborted);
+        BOOST_TEST(!out.lock_exists);
+        BOOST_TEST(!out.claim_exists);
+        BOOST_TEST(!link_gate.gave_up());
+        BOOST_TEST(!unlink_gate.gave_up());
+    }());
 }
 
 BOOST_DATA_TEST_CASE_F(fixture, awaitable_or_with_a_timer_while_parked, data::make(modes), mode) {

@@ -4,7 +4,8 @@
 // Destroying an async_file_lock that holds the lock: the destructor returns at once, without
 // waiting for the file system (the release is held at a gate until the destructor has
 // returned); the lock is then released in the background, handed to the next waiter of this
-// process, and the claim removed, even if the event loop never runs again.
+// process, and the claim removed, even if the event loop never runs again. Destroying a waiter
+// completes its wait with operation_aborted and removes its claim.
 
 #include "support.hpp"
 
@@ -12,6 +13,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <future>
 #include <optional>
 
@@ -130,6 +132,66 @@ BOOST_DATA_TEST_CASE_F(fixture, released_even_if_the_event_loop_never_runs_again
     BOOST_TEST((removed.get_future().wait_for(1min) == std::future_status::ready));
     BOOST_TEST(!exists(path));
     BOOST_TEST(!exists(claim));
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, destroying_a_parked_waiter_aborts_its_wait, data::make(modes),
+                       mode) {
+    async_file_lock holder(io.get_executor(), path, test_options(fs), mode.options);
+    auto waiter =
+        std::make_unique<async_file_lock>(io.get_executor(), path, test_options(fs), mode.options);
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        co_await holder.acquire(1s);
+        completion wait(io);
+        waiter->async_acquire(1h, wait.handler());
+        co_await service_round_trip(dir.path());
+
+        waiter.reset();
+        co_await wait.done.wait();
+        BOOST_TEST(*wait.result == asio::error::operation_aborted);
+        BOOST_TEST(read_file(path) == holder.claim_path());
+
+        // The queue is empty again: the release leaves the lock free.
+        co_await holder.release();
+        BOOST_TEST(!exists(path));
+    }());
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, destroying_a_prober_aborts_its_wait_and_removes_its_claim,
+                       data::make(modes), mode) {
+    const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    auto counted = std::make_shared<counting_fs>(fs);
+    auto options = test_options(fs);
+    options.fs = counted;
+    options.min_poll = options.max_poll = 1h;
+    auto waiter = std::make_unique<async_file_lock>(io.get_executor(), path, options, mode.options);
+    const auto claim = waiter->claim_path();
+
+    // The first read of the steady clock after the first link decides the poll wait, on the
+    // event loop, which then arms the poll timer (see the cancellation suite).
+    std::atomic<bool> linked{false};
+    async_event polling(io);
+    fs->add_hook({fs_op::link, hook_phase::after, path_is(path), 0, 1, [&](const fs_call&) {
+                      linked = true;
+                  }});
+    counted->on_steady_now([&] {
+        if (linked.exchange(false))
+            polling.notify();
+    });
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        completion wait(io);
+        waiter->async_acquire(2h, wait.handler());
+        co_await polling.wait();
+        BOOST_TEST(exists(claim));
+
+        waiter.reset();
+        co_await wait.done.wait();
+        BOOST_TEST(*wait.result == asio::error::operation_aborted);
+    }());
+    counted->on_steady_now({});
+    drain(io);
+    BOOST_TEST(!exists(claim));
+    BOOST_TEST(read_file(path) == planted);
+    BOOST_TEST(dir.names().size() == 2u, "the planted lock and its claim only");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

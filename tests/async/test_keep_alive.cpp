@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <optional>
 
 namespace locknix::test {
@@ -177,6 +178,27 @@ BOOST_FIXTURE_TEST_CASE(parked_waiter_proceeds_once_the_keep_alive_finds_the_loc
         BOOST_TEST(*wait.result == error_code{});
         BOOST_TEST(read_file(path) == waiter.claim_path());
         co_await waiter.release();
+    }());
+}
+
+// A keep-alive that cannot refresh (EACCES on every stamp) tells the holder lock_lost once the
+// lock has expired, without pretending it was released: the lock is still on disk and held.
+BOOST_FIXTURE_TEST_CASE(refresh_failure_is_reported_as_lost_not_as_released, fixture) {
+    async_file_lock lock(io.get_executor(), path, options());
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        co_await lock.acquire(1s);
+        lock.keep_alive();
+        lost_wait lost(io);
+        lock.async_wait_lost(lost.handler());
+        fs->fail(fs_op::set_times, EACCES, path_is(lock.claim_path()), 0);
+
+        co_await lost.done.wait();
+        BOOST_TEST(*lost.result == errc::lock_lost);
+        BOOST_TEST(read_file(path) == lock.claim_path(), "the lock is still on disk");
+        BOOST_TEST(lock.held());
+        fs->clear_rules();
+        co_await lock.release();
+        BOOST_TEST(!exists(path));
     }());
 }
 
