@@ -237,6 +237,8 @@ void file_lock::keep_alive(std::function<void(error_code)> on_lost, error_code& 
             return;
         }
     }
+    // The thread takes this mutex first, so it sees the assignment below complete.
+    std::lock_guard starting(impl_->refresher_mutex);
     impl_->refresher_stop = false;
     impl_->refresher_pid = impl_->core.fs().process_id();
     impl_->refresher = std::thread(
