@@ -40,7 +40,11 @@ async_lock_impl::async_lock_impl(lock_service& s, asio::any_io_executor ex, std:
 async_lock_impl::~async_lock_impl() = default;
 
 lock_service::lock_service(asio::execution_context& context)
-    : asio::execution_context::service(context) {}
+    : asio::execution_context::service(context) {
+    // Services shut down in the reverse order of their creation. The strand service must outlive
+    // this one's shutdown, which waits for the pool's calls, and they post back to the strand.
+    asio::use_service<asio::detail::strand_executor_service>(context);
+}
 
 lock_service::~lock_service() = default;
 
@@ -297,7 +301,8 @@ void lock_service::finish(const std::shared_ptr<acquire_op>& op, error_code ec) 
             },
             [this, op, ec](int) { complete(std::move(op->handler), ec); });
     }
-    promote(path);
+    // A waiter that leaves changes nothing on disk: the prober, if still there, keeps its pace.
+    promote(path, false);
 }
 
 void lock_service::cancel(const std::shared_ptr<acquire_op>& op) {
@@ -310,7 +315,7 @@ void lock_service::cancel(const std::shared_ptr<acquire_op>& op) {
     finish(op, asio::error::operation_aborted);
 }
 
-void lock_service::promote(const std::string& path) {
+void lock_service::promote(const std::string& path, bool released) {
     const auto it = entries_.find(path);
     if (it == entries_.end())
         return;
@@ -321,15 +326,18 @@ void lock_service::promote(const std::string& path) {
         const auto& head = entry.queue.front();
         if (head->now == acquire_op::phase::parked)
             probe(head, entry);
-        else if (head->now == acquire_op::phase::polling && !entry.holder && entry.poll)
+        else if (released && head->now == acquire_op::phase::polling && !entry.holder && entry.poll)
             entry.poll->cancel(); // try at once
         return;
     }
-    if (entry.holder)
-        return;
-    if (entry.watching)
+    // No waiter left: nothing needs the watch, and a pending read on it would keep the context's
+    // run() going. The entry stays while an object of this process holds the lock.
+    if (entry.watching) {
+        entry.watching = false;
         unwatch(entry.dir);
-    entries_.erase(it);
+    }
+    if (!entry.holder)
+        entries_.erase(it);
 }
 
 void lock_service::arm_refresher(const std::shared_ptr<async_lock_impl>& lock, bool soon) {
@@ -392,7 +400,7 @@ void lock_service::on_released(async_lock_impl& lock, error_code why) {
     auto& entry = entry_of(lock);
     if (entry.holder == &lock)
         entry.holder = nullptr;
-    promote(lock.core.lock_path());
+    promote(lock.core.lock_path(), true);
 }
 
 void lock_service::release(std::shared_ptr<async_lock_impl> lock, pending_handler h) {
@@ -529,6 +537,13 @@ void lock_service::watch(const std::string& dir) {
             }
             it->second.wd = wd;
             wds_[wd] = dir;
+            // A release between the probe that found the lock held and this watch raised no
+            // event: each prober in the directory looks once more, now that none will be missed.
+            for (auto& [path, entry] : entries_) {
+                if (entry.dir == dir && !entry.queue.empty() && entry.poll &&
+                    entry.queue.front()->now == acquire_op::phase::polling)
+                    entry.poll->cancel();
+            }
         });
     });
 }

@@ -134,7 +134,8 @@ private:
                            std::chrono::steady_clock::time_point until);
     void finish(const std::shared_ptr<acquire_op>& op, boost::system::error_code ec);
     void cancel(const std::shared_ptr<acquire_op>& op);
-    void promote(const std::string& path);
+    // Hands the path on to its next waiter; `released` when a holder of this process let go.
+    void promote(const std::string& path, bool released);
     void on_released(async_lock_impl& lock, boost::system::error_code ec);
     void tell_lost(async_lock_impl& lock);
     void arm_refresher(const std::shared_ptr<async_lock_impl>& lock, bool soon);

@@ -21,8 +21,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace locknix::test {
 namespace {
@@ -346,6 +348,51 @@ BOOST_DATA_TEST_CASE_F(fixture, awaitable_or_with_a_timer_while_probing, data::m
         const auto [again] = co_await waiter.async_acquire(0s, asio::as_tuple(asio::use_awaitable));
         BOOST_TEST(again == errc::timed_out);
     }());
+}
+
+// Many waiters of one path cost one prober's system calls. A parked waiter that is cancelled
+// changes nothing on disk, so it must not wake the prober: N cancelled waiters, no probe.
+BOOST_AUTO_TEST_CASE(cancelling_parked_waiters_costs_no_system_call) {
+    temp_dir dir;
+    const auto path = dir / "lock";
+    auto fs = std::make_shared<fault_fs>();
+    plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    auto options = test_options(fs);
+    options.min_poll = options.max_poll = 1h; // the first waiter probes once, then waits
+    // On the event loop, everything a cancellation sets off has run when poll() returns.
+    const async_options on_loop{syscall_mode::event_loop};
+    asio::io_context io;
+
+    constexpr std::size_t parked = 10;
+    auto prober = std::make_unique<async_file_lock>(io.get_executor(), path, options, on_loop);
+    std::vector<std::unique_ptr<async_file_lock>> waiters;
+    std::vector<asio::cancellation_signal> signals(parked);
+    std::vector<std::optional<error_code>> results(parked);
+    prober->async_acquire(1h, [](error_code) {});
+    for (std::size_t i = 0; i < parked; ++i) {
+        waiters.push_back(
+            std::make_unique<async_file_lock>(io.get_executor(), path, options, on_loop));
+        waiters[i]->async_acquire(
+            1h, asio::bind_cancellation_slot(signals[i].slot(),
+                                             [&results, i](error_code ec) { results[i] = ec; }));
+    }
+    io.restart();
+    io.poll();
+    BOOST_TEST_INFO("one probe by the first waiter");
+    BOOST_TEST(fs->count(fs_op::link) == 1u);
+
+    for (std::size_t i = 0; i < parked; ++i) {
+        signals[i].emit(asio::cancellation_type::terminal);
+        io.restart();
+        io.poll();
+        BOOST_TEST((results[i] == error_code(asio::error::operation_aborted)));
+    }
+    BOOST_TEST_INFO("cancelled parked waiters make no system call");
+    BOOST_TEST(fs->count(fs_op::link) == 1u);
+
+    waiters.clear();
+    prober.reset();
+    drain(io);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -148,6 +148,108 @@ BOOST_AUTO_TEST_CASE(run_returns_once_every_wait_is_over) {
     BOOST_TEST(returned, "run() returned once the wait was over");
 }
 
+// A lock acquired after a wait with inotify is held with no waiter left: the directory watch
+// goes with the last waiter, so that run() returns while the lock is held.
+BOOST_AUTO_TEST_CASE(run_returns_while_a_lock_acquired_after_a_wait_is_held) {
+    temp_dir dir;
+    const auto path = dir / "lock";
+    auto fs = std::make_shared<fault_fs>();
+    const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    // The other process releases just before our second probe: we waited once, with inotify.
+    fs->add_hook({fs_op::link, hook_phase::before, path_is(path), 1, 1, [&](const fs_call&) {
+                      remove_file(path);
+                      remove_file(planted);
+                  }});
+    auto options = test_options(fs);
+    options.use_inotify = true;
+    asio::io_context io;
+    async_file_lock lock(io.get_executor(), path, options);
+
+    bool acquired = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await lock.acquire(10s);
+            acquired = true;
+        },
+        asio::detached);
+    auto ran = std::async(std::launch::async, [&] { io.run(); });
+    const bool returned = ran.wait_for(1min) == std::future_status::ready;
+    if (!returned)
+        io.stop();
+    ran.wait();
+    BOOST_TEST(acquired);
+    BOOST_TEST(returned, "run() returned once the wait was over");
+
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        co_await lock.release();
+    }());
+}
+
+// The watch is added on the pool after the probe that found the lock held. A release between
+// that probe and the watch raises no event, so the prober looks once more when the watch is in
+// place, instead of sleeping until its next poll (an hour here). Both pool threads are kept
+// busy so that the watch is added only after the release.
+BOOST_AUTO_TEST_CASE(release_before_the_watch_is_in_place_is_not_missed) {
+    using namespace asio::experimental::awaitable_operators;
+    temp_dir dir;
+    const auto path = dir / "lock";
+    const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+    auto fs = std::make_shared<fault_fs>();
+    auto counted = std::make_shared<counting_fs>(fs);
+    asio::io_context io;
+
+    // Two objects on other paths whose links wait at a gate: they occupy the pool.
+    gate busy;
+    async_event pool_busy(io);
+    std::atomic<int> blocked{0};
+    fs->add_hook(
+        {fs_op::link, hook_phase::before, path_contains("/busy-"), 0, 2, [&](const fs_call&) {
+             if (++blocked == 2)
+                 pool_busy.notify();
+             busy.wait_here();
+         }});
+    async_file_lock busy0(io.get_executor(), dir / "busy-0", test_options(fs));
+    async_file_lock busy1(io.get_executor(), dir / "busy-1", test_options(fs));
+
+    // The waiter runs its own system calls on the loop, and waits an hour between polls.
+    auto options = test_options(fs);
+    options.fs = counted;
+    options.use_inotify = true;
+    options.min_poll = options.max_poll = 1h;
+    async_file_lock waiter(io.get_executor(), path, options, {syscall_mode::event_loop});
+    std::atomic<bool> linked{false};
+    async_event polling(io);
+    fs->add_hook({fs_op::link, hook_phase::after, path_is(path), 0, 1, [&](const fs_call&) {
+                      linked = true;
+                  }});
+    counted->on_steady_now([&] {
+        if (linked.exchange(false))
+            polling.notify();
+    });
+
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        busy0.async_acquire(1s, [](error_code) {});
+        busy1.async_acquire(1s, [](error_code) {});
+        co_await pool_busy.wait();
+
+        asio::steady_timer watchdog(io, 1min);
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await polling.wait();
+                remove_file(path); // released before the watch can be added
+                remove_file(planted);
+                busy.open();
+            },
+            asio::detached);
+        const auto first = co_await (waiter.async_acquire(2h, asio::use_awaitable) ||
+                                     watchdog.async_wait(asio::use_awaitable));
+        BOOST_TEST(first.index() == 0u, "the release was seen, not slept through");
+    }());
+    counted->on_steady_now({});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace locknix::test

@@ -1163,6 +1163,21 @@ BOOST_FIXTURE_TEST_CASE(state_reports_every_value_at_its_boundaries, lock_fixtur
     BOOST_TEST(lock.state() == lock_state::not_a_lock);
 }
 
+// A lost reply to the exclusive create of the claim leaves a file under the first name; the
+// next create of that name fails with EEXIST and the object moves on to a new one. Claim files
+// are the object's to remove: none is left in the shared directory.
+BOOST_FIXTURE_TEST_CASE(a_claim_whose_create_reply_was_lost_is_not_left_behind, lock_fixture) {
+    fs->lose_reply(fs_op::open, EIO, lt::path_contains("|here|"));
+    {
+        locknix::file_lock lock(lock_path, options());
+        lock.acquire(1h);
+        BOOST_TEST(lock.is_held());
+        lock.release();
+    }
+    const auto left = dir.names();
+    BOOST_TEST(left.empty(), "left behind: " << (left.empty() ? "" : left.front()));
+}
+
 // --- Release and refresh ----------------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(release_and_refresh_of_an_unheld_lock_change_nothing, lock_fixture) {
