@@ -58,25 +58,29 @@
 #define REPORT_SIZE 8192
 
 /* The operations that are counted and can be faulted, with their names in the control language. */
-#define OPS(X)                                                                                 \
-    X(lookup) X(getattr) X(readlink) X(opendir) X(mknod) X(mkdir) X(unlink) X(rmdir)           \
-    X(symlink) X(rename) X(link) X(chmod) X(chown) X(truncate) X(utimens) X(create) X(open)   \
-    X(read) X(write) X(flush) X(fsync) X(statfs)
+/* clang-format off */
+#define OPS(X)                                                                                     \
+    X(lookup) X(getattr) X(readlink) X(opendir) X(mknod) X(mkdir) X(unlink) X(rmdir) X(symlink)    \
+    X(rename) X(link) X(chmod) X(chown) X(truncate) X(utimens) X(create) X(open) X(read) X(write)  \
+    X(flush) X(fsync) X(statfs)
+/* clang-format on */
 
 #define OP_ENUM(name) OP_##name,
 enum op { OPS(OP_ENUM) OP_COUNT };
 
 #define OP_NAME(name) #name,
-static const char *const op_names[OP_COUNT] = {OPS(OP_NAME)};
+static const char* const op_names[OP_COUNT] = {OPS(OP_NAME)};
 
-#define ERRNOS(X)                                                                              \
-    X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(ENXIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES)         \
-    X(EBUSY) X(EEXIST) X(EXDEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(EFBIG) X(ENOSPC) X(EROFS)     \
-    X(EMLINK) X(ENAMETOOLONG) X(ENOLCK) X(ENOTEMPTY) X(ELOOP) X(EOVERFLOW) X(ENOTCONN)         \
-    X(ECONNRESET) X(ETIMEDOUT) X(ESTALE) X(EDQUOT) X(EREMOTEIO)
+/* clang-format off */
+#define ERRNOS(X)                                                                                  \
+    X(EPERM) X(ENOENT) X(EINTR) X(EIO) X(ENXIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES) X(EBUSY)    \
+    X(EEXIST) X(EXDEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(EFBIG) X(ENOSPC) X(EROFS) X(EMLINK)        \
+    X(ENAMETOOLONG) X(ENOLCK) X(ENOTEMPTY) X(ELOOP) X(EOVERFLOW) X(ENOTCONN) X(ECONNRESET)         \
+    X(ETIMEDOUT) X(ESTALE) X(EDQUOT) X(EREMOTEIO)
+/* clang-format on */
 
 struct errno_name {
-    const char *name;
+    const char* name;
     int value;
 };
 
@@ -84,14 +88,14 @@ struct errno_name {
 static const struct errno_name errno_names[] = {ERRNOS(ERRNO_ENTRY)};
 
 enum when { BEFORE, AFTER, DELAY };
-static const char *const when_names[] = {"before", "after", "delay"};
+static const char* const when_names[] = {"before", "after", "delay"};
 
 struct rule {
     enum op op;
     enum when when;
-    int err;       /* BEFORE, AFTER: the errno returned */
-    unsigned ms;   /* DELAY: the sleep */
-    long left;     /* calls still to affect; -1 = until cleared */
+    int err;     /* BEFORE, AFTER: the errno returned */
+    unsigned ms; /* DELAY: the sleep */
+    long left;   /* calls still to affect; -1 = until cleared */
     char match[MAX_MATCH];
 };
 
@@ -112,14 +116,14 @@ struct inode {
     int fd; /* O_PATH | O_NOFOLLOW */
     dev_t dev;
     ino_t ino;
-    uint64_t nlookup;           /* the kernel's references */
-    char name[NAME_MAX + 1];    /* the name it was last looked up by, for rule matching */
-    struct inode *prev, *next;  /* the table: a ring through the root */
+    uint64_t nlookup;          /* the kernel's references */
+    char name[NAME_MAX + 1];   /* the name it was last looked up by, for rule matching */
+    struct inode *prev, *next; /* the table: a ring through the root */
 };
 
 static struct {
-    struct inode root; /* BACKING_DIR, node FUSE_ROOT_ID */
-    struct inode ctl;  /* the control file (its fd is -1) */
+    struct inode root;    /* BACKING_DIR, node FUSE_ROOT_ID */
+    struct inode ctl;     /* the control file (its fd is -1) */
     pthread_mutex_t lock; /* guards the inode table, the rules and the counters */
     struct rule rules[MAX_RULES];
     size_t nrules;
@@ -129,9 +133,8 @@ static struct {
 
 /* ---- fault rules ------------------------------------------------------------------------ */
 
-static int rule_matches(const struct rule *r, enum op op, enum when when, const char *p1,
-                        const char *p2)
-{
+static int rule_matches(const struct rule* r, enum op op, enum when when, const char* p1,
+                        const char* p2) {
     if (r->op != op || r->when != when || r->left == 0)
         return 0;
     if (r->match[0] == '\0')
@@ -140,14 +143,12 @@ static int rule_matches(const struct rule *r, enum op op, enum when when, const 
 }
 
 /* Takes one use of the first rule that applies; returns 1 and copies it out if there was one. */
-static int take_rule(enum op op, enum when when, const char *p1, const char *p2,
-                     struct rule *out)
-{
+static int take_rule(enum op op, enum when when, const char* p1, const char* p2, struct rule* out) {
     int found = 0;
 
     pthread_mutex_lock(&fs.lock);
     for (size_t i = 0; i < fs.nrules; i++) {
-        struct rule *r = &fs.rules[i];
+        struct rule* r = &fs.rules[i];
         if (!rule_matches(r, op, when, p1, p2))
             continue;
         *out = *r;
@@ -165,8 +166,7 @@ static int take_rule(enum op op, enum when when, const char *p1, const char *p2,
 }
 
 /* Called on entry to every operation: counts it, applies a delay, returns -errno to fail. */
-static int fault_before(enum op op, const char *p1, const char *p2)
-{
+static int fault_before(enum op op, const char* p1, const char* p2) {
     struct rule r;
 
     pthread_mutex_lock(&fs.lock);
@@ -184,8 +184,7 @@ static int fault_before(enum op op, const char *p1, const char *p2)
 }
 
 /* Called with the result of a done operation (>= 0 is success): replaces a success by -errno. */
-static int fault_after(enum op op, const char *p1, const char *p2, int res)
-{
+static int fault_after(enum op op, const char* p1, const char* p2, int res) {
     struct rule r;
 
     if (res >= 0 && take_rule(op, AFTER, p1, p2, &r))
@@ -195,8 +194,7 @@ static int fault_after(enum op op, const char *p1, const char *p2, int res)
 
 /* ---- control language ------------------------------------------------------------------- */
 
-static int parse_op(const char *s, size_t len, enum op *op)
-{
+static int parse_op(const char* s, size_t len, enum op* op) {
     for (int i = 0; i < OP_COUNT; i++) {
         if (strlen(op_names[i]) == len && strncmp(op_names[i], s, len) == 0) {
             *op = (enum op)i;
@@ -206,8 +204,7 @@ static int parse_op(const char *s, size_t len, enum op *op)
     return -1;
 }
 
-static int parse_errno(const char *s, int *err)
-{
+static int parse_errno(const char* s, int* err) {
     for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
         if (strcmp(errno_names[i].name, s) == 0) {
             *err = errno_names[i].value;
@@ -215,7 +212,7 @@ static int parse_errno(const char *s, int *err)
         }
     }
 
-    char *end;
+    char* end;
     long v = strtol(s, &end, 10);
     /* ENOSYS would make the kernel stop sending the operation for the rest of the mount. */
     if (*s == '\0' || *end != '\0' || v <= 0 || v >= 4096 || v == ENOSYS)
@@ -224,8 +221,7 @@ static int parse_errno(const char *s, int *err)
     return 0;
 }
 
-static int parse_count(const char *s, long *count)
-{
+static int parse_count(const char* s, long* count) {
     if (s == NULL) {
         *count = 1;
         return 0;
@@ -235,7 +231,7 @@ static int parse_count(const char *s, long *count)
         return 0;
     }
 
-    char *end;
+    char* end;
     long v = strtol(s, &end, 10);
     if (*end != '\0' || v <= 0)
         return -1;
@@ -243,8 +239,7 @@ static int parse_count(const char *s, long *count)
     return 0;
 }
 
-static const char *errno_name(int err)
-{
+static const char* errno_name(int err) {
     for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
         if (errno_names[i].value == err)
             return errno_names[i].name;
@@ -252,8 +247,7 @@ static const char *errno_name(int err)
 }
 
 /* Splits line into at most max whitespace-separated words; returns their number or -1. */
-static int split(char *line, char **words, int max)
-{
+static int split(char* line, char** words, int max) {
     int n = 0;
 
     for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w != NULL;
@@ -266,9 +260,8 @@ static int split(char *line, char **words, int max)
 }
 
 /* Executes one command line; returns 0 or -EINVAL. */
-static int run_command(char *line)
-{
-    char *w[6];
+static int run_command(char* line) {
+    char* w[6];
     int n = split(line, w, 6);
     struct rule r = {0};
 
@@ -291,10 +284,10 @@ static int run_command(char *line)
         return 0;
     }
 
-    const char *count;
-    const char *match;
+    const char* count;
+    const char* match;
     if (strcmp(w[0], "delay") == 0) {
-        char *end;
+        char* end;
         unsigned long ms;
         if (n < 3 || n > 5 || parse_op(w[1], strlen(w[1]), &r.op) != 0)
             return -EINVAL;
@@ -306,7 +299,7 @@ static int run_command(char *line)
         count = n > 3 ? w[3] : NULL;
         match = n > 4 ? w[4] : NULL;
     } else {
-        const char *sep = strrchr(w[0], '_');
+        const char* sep = strrchr(w[0], '_');
         if (n < 2 || n > 4 || sep == NULL || parse_op(w[0], (size_t)(sep - w[0]), &r.op) != 0)
             return -EINVAL;
         if (strcmp(sep + 1, "before") == 0)
@@ -339,11 +332,10 @@ static int run_command(char *line)
 }
 
 /* Runs every complete line in the handle's buffer; keeps a trailing partial line. */
-static int run_lines(struct ctl_handle *h, int flush_partial)
-{
+static int run_lines(struct ctl_handle* h, int flush_partial) {
     int res = 0;
-    char *start = h->line;
-    char *nl;
+    char* start = h->line;
+    char* nl;
 
     while ((nl = memchr(start, '\n', h->line_len - (size_t)(start - h->line))) != NULL) {
         *nl = '\0';
@@ -364,8 +356,7 @@ static int run_lines(struct ctl_handle *h, int flush_partial)
 }
 
 /* Takes written bytes; runs each command line as soon as it is complete. */
-static int write_ctl(struct ctl_handle *c, const char *buf, size_t size)
-{
+static int write_ctl(struct ctl_handle* c, const char* buf, size_t size) {
     size_t done = 0;
 
     while (done < size) {
@@ -386,11 +377,10 @@ static int write_ctl(struct ctl_handle *c, const char *buf, size_t size)
     return (int)size;
 }
 
-static void append(struct ctl_handle *h, const char *fmt, ...)
+static void append(struct ctl_handle* h, const char* fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void append(struct ctl_handle *h, const char *fmt, ...)
-{
+static void append(struct ctl_handle* h, const char* fmt, ...) {
     size_t room = sizeof h->report - h->report_len;
     va_list ap;
 
@@ -401,8 +391,7 @@ static void append(struct ctl_handle *h, const char *fmt, ...)
         h->report_len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
-static void take_report(struct ctl_handle *h)
-{
+static void take_report(struct ctl_handle* h) {
     unsigned long total = 0;
 
     pthread_mutex_lock(&fs.lock);
@@ -412,7 +401,7 @@ static void take_report(struct ctl_handle *h)
     for (int i = 0; i < OP_COUNT; i++)
         append(h, "op %s calls %lu faults %lu\n", op_names[i], fs.calls[i], fs.faults[i]);
     for (size_t i = 0; i < fs.nrules; i++) {
-        const struct rule *r = &fs.rules[i];
+        const struct rule* r = &fs.rules[i];
         char left[24];
         if (r->left < 0)
             strcpy(left, "inf");
@@ -422,14 +411,14 @@ static void take_report(struct ctl_handle *h)
             append(h, "rule delay %s %u %s%s%s\n", op_names[r->op], r->ms, left,
                    r->match[0] ? " " : "", r->match);
         } else {
-            const char *name = errno_name(r->err);
+            const char* name = errno_name(r->err);
             char num[16];
             if (name == NULL) {
                 snprintf(num, sizeof num, "%d", r->err);
                 name = num;
             }
-            append(h, "rule %s_%s %s %s%s%s\n", op_names[r->op], when_names[r->when], name,
-                   left, r->match[0] ? " " : "", r->match);
+            append(h, "rule %s_%s %s %s%s%s\n", op_names[r->op], when_names[r->when], name, left,
+                   r->match[0] ? " " : "", r->match);
         }
     }
     pthread_mutex_unlock(&fs.lock);
@@ -440,18 +429,16 @@ static void take_report(struct ctl_handle *h)
 /* What fi->fh points to: an open backing file or directory, or an open control file. */
 struct handle {
     int fd;                 /* -1 for the control file */
-    DIR *dir;               /* a directory opened for listing; owns fd */
-    struct ctl_handle *ctl; /* the control file's state */
+    DIR* dir;               /* a directory opened for listing; owns fd */
+    struct ctl_handle* ctl; /* the control file's state */
 };
 
-static struct handle *handle_of(const struct fuse_file_info *fi)
-{
-    return (struct handle *)(uintptr_t)fi->fh;
+static struct handle* handle_of(const struct fuse_file_info* fi) {
+    return (struct handle*)(uintptr_t)fi->fh;
 }
 
-static int new_handle(struct fuse_file_info *fi, int fd, DIR *dir, struct ctl_handle *ctl)
-{
-    struct handle *h = malloc(sizeof *h);
+static int new_handle(struct fuse_file_info* fi, int fd, DIR* dir, struct ctl_handle* ctl) {
+    struct handle* h = malloc(sizeof *h);
     if (h == NULL)
         return -ENOMEM;
     h->fd = fd;
@@ -461,9 +448,8 @@ static int new_handle(struct fuse_file_info *fi, int fd, DIR *dir, struct ctl_ha
     return 0;
 }
 
-static void free_handle(struct fuse_file_info *fi)
-{
-    struct handle *h = handle_of(fi);
+static void free_handle(struct fuse_file_info* fi) {
+    struct handle* h = handle_of(fi);
     if (h->dir != NULL)
         closedir(h->dir);
     else if (h->fd >= 0)
@@ -474,36 +460,30 @@ static void free_handle(struct fuse_file_info *fi)
 
 /* ---- inodes ----------------------------------------------------------------------------- */
 
-static struct inode *inode_of(fuse_ino_t node)
-{
-    return node == FUSE_ROOT_ID ? &fs.root : (struct inode *)(uintptr_t)node;
+static struct inode* inode_of(fuse_ino_t node) {
+    return node == FUSE_ROOT_ID ? &fs.root : (struct inode*)(uintptr_t)node;
 }
 
-static fuse_ino_t node_of(struct inode *in)
-{
+static fuse_ino_t node_of(struct inode* in) {
     return in == &fs.root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)in;
 }
 
-static int is_ctl(fuse_ino_t node)
-{
+static int is_ctl(fuse_ino_t node) {
     return inode_of(node) == &fs.ctl;
 }
 
-static int is_ctl_name(fuse_ino_t parent, const char *name)
-{
+static int is_ctl_name(fuse_ino_t parent, const char* name) {
     return parent == FUSE_ROOT_ID && strcmp(name, CTL_NAME) == 0;
 }
 
 /* Copies the name an inode was last looked up by (for rule matching). */
-static void name_of(fuse_ino_t node, char name[NAME_MAX + 1])
-{
+static void name_of(fuse_ino_t node, char name[NAME_MAX + 1]) {
     pthread_mutex_lock(&fs.lock);
     memcpy(name, inode_of(node)->name, NAME_MAX + 1);
     pthread_mutex_unlock(&fs.lock);
 }
 
-static void ctl_attr(struct stat *st)
-{
+static void ctl_attr(struct stat* st) {
     memset(st, 0, sizeof *st);
     st->st_ino = 1;
     st->st_mode = S_IFREG | 0600;
@@ -512,20 +492,17 @@ static void ctl_attr(struct stat *st)
     st->st_gid = getgid();
 }
 
-static int stat_inode(struct inode *in, struct stat *st)
-{
+static int stat_inode(struct inode* in, struct stat* st) {
     return fstatat(in->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
 }
 
 /* A path that reopens an inode through its O_PATH descriptor. */
-static void proc_path(struct inode *in, char buf[64])
-{
+static void proc_path(struct inode* in, char buf[64]) {
     snprintf(buf, 64, "/proc/self/fd/%d", in->fd);
 }
 
 /* Looks NAME up in PARENT and takes a kernel reference on its inode, filling e. */
-static int make_entry(fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
-{
+static int make_entry(fuse_ino_t parent, const char* name, struct fuse_entry_param* e) {
     memset(e, 0, sizeof *e);
     int fd = openat(inode_of(parent)->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -537,7 +514,7 @@ static int make_entry(fuse_ino_t parent, const char *name, struct fuse_entry_par
     }
 
     pthread_mutex_lock(&fs.lock);
-    struct inode *in = &fs.root;
+    struct inode* in = &fs.root;
     if (in->ino != e->attr.st_ino || in->dev != e->attr.st_dev) {
         for (in = fs.root.next; in != &fs.root; in = in->next)
             if (in->ino == e->attr.st_ino && in->dev == e->attr.st_dev)
@@ -569,9 +546,8 @@ static int make_entry(fuse_ino_t parent, const char *name, struct fuse_entry_par
     return 0;
 }
 
-static void forget_inode(fuse_ino_t node, uint64_t n)
-{
-    struct inode *in = inode_of(node);
+static void forget_inode(fuse_ino_t node, uint64_t n) {
+    struct inode* in = inode_of(node);
     if (in == &fs.root || in == &fs.ctl)
         return;
 
@@ -592,9 +568,8 @@ static void forget_inode(fuse_ino_t node, uint64_t n)
 
 /* Replies to a call that made NAME in PARENT, res being its result: with the new entry, or
    with the error of a lost reply. m1 and m2 are the names rules match. */
-static void reply_made(fuse_req_t req, enum op op, int res, fuse_ino_t parent, const char *name,
-                       const char *m1, const char *m2)
-{
+static void reply_made(fuse_req_t req, enum op op, int res, fuse_ino_t parent, const char* name,
+                       const char* m1, const char* m2) {
     struct fuse_entry_param e;
 
     res = fault_after(op, m1, m2, res);
@@ -606,15 +581,13 @@ static void reply_made(fuse_req_t req, enum op op, int res, fuse_ino_t parent, c
         fuse_reply_err(req, -res);
 }
 
-static int check(int res)
-{
+static int check(int res) {
     return res < 0 ? -errno : res;
 }
 
 /* ---- operations ------------------------------------------------------------------------- */
 
-static void ffs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
+static void ffs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     struct fuse_entry_param e;
 
     if (is_ctl_name(parent, name)) {
@@ -637,21 +610,18 @@ static void ffs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, -final);
 }
 
-static void ffs_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
-{
+static void ffs_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup) {
     forget_inode(node, nlookup);
     fuse_reply_none(req);
 }
 
-static void ffs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
+static void ffs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
     for (size_t i = 0; i < count; i++)
         forget_inode(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
 }
 
-static void ffs_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
+static void ffs_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
     struct stat st;
     char name[NAME_MAX + 1];
     (void)fi;
@@ -674,19 +644,18 @@ static void ffs_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *
 }
 
 /* One part of a setattr call (chmod, chown, truncate or utimens), faulted as that call. */
-#define SETATTR_STEP(op, call)                                                                 \
-    do {                                                                                       \
-        if (res == 0) {                                                                        \
-            res = fault_before(op, name, NULL);                                                \
-            if (res == 0)                                                                      \
-                res = check(call);                                                             \
-            res = fault_after(op, name, NULL, res);                                            \
-        }                                                                                      \
+#define SETATTR_STEP(op, call)                                                                     \
+    do {                                                                                           \
+        if (res == 0) {                                                                            \
+            res = fault_before(op, name, NULL);                                                    \
+            if (res == 0)                                                                          \
+                res = check(call);                                                                 \
+            res = fault_after(op, name, NULL, res);                                                \
+        }                                                                                          \
     } while (0)
 
-static void ffs_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int valid,
-                        struct fuse_file_info *fi)
-{
+static void ffs_setattr(fuse_req_t req, fuse_ino_t node, struct stat* attr, int valid,
+                        struct fuse_file_info* fi) {
     struct stat st;
     char name[NAME_MAX + 1];
     char proc[64];
@@ -697,7 +666,7 @@ static void ffs_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int 
         return;
     }
 
-    struct inode *in = inode_of(node);
+    struct inode* in = inode_of(node);
     int fd = fi != NULL ? handle_of(fi)->fd : -1;
     int res = 0;
     name_of(node, name);
@@ -708,8 +677,7 @@ static void ffs_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int 
     if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
         uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
         gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
-        SETATTR_STEP(OP_chown,
-                     fchownat(in->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+        SETATTR_STEP(OP_chown, fchownat(in->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
     }
     if (valid & FUSE_SET_ATTR_SIZE)
         SETATTR_STEP(OP_truncate,
@@ -735,8 +703,7 @@ static void ffs_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int 
         fuse_reply_err(req, -res);
 }
 
-static void ffs_readlink(fuse_req_t req, fuse_ino_t node)
-{
+static void ffs_readlink(fuse_req_t req, fuse_ino_t node) {
     char name[NAME_MAX + 1];
     char buf[PATH_MAX + 1];
 
@@ -756,33 +723,29 @@ static void ffs_readlink(fuse_req_t req, fuse_ino_t node)
         fuse_reply_err(req, -res);
 }
 
-static void ffs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                      dev_t rdev)
-{
+static void ffs_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+                      dev_t rdev) {
     int res = fault_before(OP_mknod, name, NULL);
     if (res == 0)
         res = check(mknodat(inode_of(parent)->fd, name, mode, rdev));
     reply_made(req, OP_mknod, res, parent, name, name, NULL);
 }
 
-static void ffs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
+static void ffs_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
     int res = fault_before(OP_mkdir, name, NULL);
     if (res == 0)
         res = check(mkdirat(inode_of(parent)->fd, name, mode));
     reply_made(req, OP_mkdir, res, parent, name, name, NULL);
 }
 
-static void ffs_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
-{
+static void ffs_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
     int res = fault_before(OP_symlink, name, NULL);
     if (res == 0)
         res = check(symlinkat(target, inode_of(parent)->fd, name));
     reply_made(req, OP_symlink, res, parent, name, name, NULL);
 }
 
-static void ffs_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t parent, const char *name)
-{
+static void ffs_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t parent, const char* name) {
     char old[NAME_MAX + 1];
 
     if (is_ctl(node) || is_ctl_name(parent, name)) {
@@ -796,9 +759,8 @@ static void ffs_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t parent, const c
     reply_made(req, OP_link, res, parent, name, old, name);
 }
 
-static void remove_entry(fuse_req_t req, enum op op, fuse_ino_t parent, const char *name,
-                         int flags)
-{
+static void remove_entry(fuse_req_t req, enum op op, fuse_ino_t parent, const char* name,
+                         int flags) {
     if (is_ctl_name(parent, name)) {
         fuse_reply_err(req, EPERM);
         return;
@@ -809,33 +771,28 @@ static void remove_entry(fuse_req_t req, enum op op, fuse_ino_t parent, const ch
     fuse_reply_err(req, -fault_after(op, name, NULL, res));
 }
 
-static void ffs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
+static void ffs_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     remove_entry(req, OP_unlink, parent, name, 0);
 }
 
-static void ffs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
+static void ffs_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     remove_entry(req, OP_rmdir, parent, name, AT_REMOVEDIR);
 }
 
-static void ffs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-                       const char *newname, unsigned int flags)
-{
+static void ffs_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+                       const char* newname, unsigned int flags) {
     if (is_ctl_name(parent, name) || is_ctl_name(newparent, newname)) {
         fuse_reply_err(req, EPERM);
         return;
     }
     int res = fault_before(OP_rename, name, newname);
     if (res == 0)
-        res = check(renameat2(inode_of(parent)->fd, name, inode_of(newparent)->fd, newname,
-                              flags));
+        res = check(renameat2(inode_of(parent)->fd, name, inode_of(newparent)->fd, newname, flags));
     fuse_reply_err(req, -fault_after(OP_rename, name, newname, res));
 }
 
-static void ffs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-                       struct fuse_file_info *fi)
-{
+static void ffs_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+                       struct fuse_file_info* fi) {
     struct fuse_entry_param e;
 
     int res = fault_before(OP_create, name, NULL);
@@ -858,13 +815,12 @@ static void ffs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
     fuse_reply_err(req, -res);
 }
 
-static void ffs_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
+static void ffs_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
     char name[NAME_MAX + 1];
     char proc[64];
 
     if (is_ctl(node)) {
-        struct ctl_handle *ctl = calloc(1, sizeof *ctl);
+        struct ctl_handle* ctl = calloc(1, sizeof *ctl);
         if (ctl == NULL || new_handle(fi, -1, NULL, ctl) != 0) {
             free(ctl);
             fuse_reply_err(req, ENOMEM);
@@ -898,20 +854,19 @@ static void ffs_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 }
 
 static void ffs_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
-                     struct fuse_file_info *fi)
-{
-    struct handle *h = handle_of(fi);
+                     struct fuse_file_info* fi) {
+    struct handle* h = handle_of(fi);
     char name[NAME_MAX + 1];
 
     if (h->ctl != NULL) {
-        struct ctl_handle *c = h->ctl;
+        struct ctl_handle* c = h->ctl;
         size_t start = (size_t)off < c->report_len ? (size_t)off : c->report_len;
         size_t n = c->report_len - start < size ? c->report_len - start : size;
         fuse_reply_buf(req, c->report + start, n);
         return;
     }
 
-    char *buf = malloc(size ? size : 1);
+    char* buf = malloc(size ? size : 1);
     if (buf == NULL) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -928,10 +883,9 @@ static void ffs_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
     free(buf);
 }
 
-static void ffs_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
-                      struct fuse_file_info *fi)
-{
-    struct handle *h = handle_of(fi);
+static void ffs_write(fuse_req_t req, fuse_ino_t node, const char* buf, size_t size, off_t off,
+                      struct fuse_file_info* fi) {
+    struct handle* h = handle_of(fi);
     char name[NAME_MAX + 1];
     int res;
 
@@ -950,9 +904,8 @@ static void ffs_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t s
         fuse_reply_err(req, -res);
 }
 
-static void ffs_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
-    struct handle *h = handle_of(fi);
+static void ffs_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
+    struct handle* h = handle_of(fi);
     char name[NAME_MAX + 1];
 
     if (h->ctl != NULL) {
@@ -965,9 +918,8 @@ static void ffs_flush(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi
     fuse_reply_err(req, -fault_after(OP_flush, name, NULL, res));
 }
 
-static void ffs_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info *fi)
-{
-    struct handle *h = handle_of(fi);
+static void ffs_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse_file_info* fi) {
+    struct handle* h = handle_of(fi);
     char name[NAME_MAX + 1];
 
     if (h->ctl != NULL) {
@@ -981,15 +933,13 @@ static void ffs_fsync(fuse_req_t req, fuse_ino_t node, int datasync, struct fuse
     fuse_reply_err(req, -fault_after(OP_fsync, name, NULL, res));
 }
 
-static void ffs_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
+static void ffs_release(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
     (void)node;
     free_handle(fi);
     fuse_reply_err(req, 0);
 }
 
-static void ffs_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
+static void ffs_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
     char name[NAME_MAX + 1];
 
     name_of(node, name);
@@ -998,7 +948,7 @@ static void ffs_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *
         fuse_reply_err(req, -res);
         return;
     }
-    DIR *dir = NULL;
+    DIR* dir = NULL;
     int fd = openat(inode_of(node)->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0 && (dir = fdopendir(fd)) == NULL) {
         res = -errno;
@@ -1019,10 +969,9 @@ static void ffs_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *
 }
 
 static void ffs_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
-                        struct fuse_file_info *fi)
-{
-    DIR *dir = handle_of(fi)->dir;
-    char *buf = malloc(size ? size : 1);
+                        struct fuse_file_info* fi) {
+    DIR* dir = handle_of(fi)->dir;
+    char* buf = malloc(size ? size : 1);
     size_t used = 0;
 
     if (buf == NULL) {
@@ -1034,7 +983,7 @@ static void ffs_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
     else
         seekdir(dir, off);
 
-    struct dirent *de;
+    struct dirent* de;
     while ((de = readdir(dir)) != NULL) {
         if (node == FUSE_ROOT_ID && strcmp(de->d_name, CTL_NAME) == 0)
             continue;
@@ -1048,15 +997,13 @@ static void ffs_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
     free(buf);
 }
 
-static void ffs_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
+static void ffs_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info* fi) {
     (void)node;
     free_handle(fi);
     fuse_reply_err(req, 0);
 }
 
-static void ffs_statfs(fuse_req_t req, fuse_ino_t node)
-{
+static void ffs_statfs(fuse_req_t req, fuse_ino_t node) {
     struct statvfs st;
     (void)node;
 
@@ -1097,14 +1044,12 @@ static const struct fuse_lowlevel_ops ffs_ops = {
     .statfs = ffs_statfs,
 };
 
-static int usage(const char *prog)
-{
+static int usage(const char* prog) {
     fprintf(stderr, "usage: %s BACKING_DIR MOUNTPOINT [-f] [-s] [-d] [-o FUSE options]\n", prog);
     return 2;
 }
 
-int main(int argc, char *argv[])
-{
+int main(int argc, char* argv[]) {
     struct stat st;
 
     if (argc < 3 || argv[1][0] == '-')
@@ -1119,7 +1064,7 @@ int main(int argc, char *argv[])
     fs.root.next = fs.root.prev = &fs.root;
     fs.ctl.fd = -1;
 
-    char **args = calloc((size_t)argc + 2, sizeof *args);
+    char** args = calloc((size_t)argc + 2, sizeof *args);
     if (args == NULL)
         return 1;
     int n = 0;
@@ -1137,7 +1082,7 @@ int main(int argc, char *argv[])
         return usage(argv[0]);
 
     int res = 1;
-    struct fuse_session *se = fuse_session_new(&fargs, &ffs_ops, sizeof ffs_ops, NULL);
+    struct fuse_session* se = fuse_session_new(&fargs, &ffs_ops, sizeof ffs_ops, NULL);
     if (se == NULL)
         goto out;
     if (fuse_set_signal_handlers(se) != 0)
