@@ -45,11 +45,36 @@ std::string describe(const holder_info& h) {
     return "host " + h.host + " pid " + std::to_string(h.pid);
 }
 
+// How many times a removal is tried when the file system reports a passing fault.
+constexpr int removal_tries = 4;
+
 } // namespace
 
 bool is_transient(const error_code& ec) noexcept {
     return is(ec, EIO) || is(ec, ETIMEDOUT) || is(ec, ESTALE) || is(ec, EAGAIN);
 }
+
+namespace {
+
+// Removes a file or an empty directory of ours, trying again after passing faults. A removal
+// whose reply was lost shows as ENOENT on the next try, which counts as done.
+error_code remove_ours(file_system& fs, const std::string& path, bool directory) {
+    error_code e;
+    for (int tries = 0; tries < removal_tries; ++tries) {
+        e.clear();
+        if (directory)
+            fs.rmdir(path, e);
+        else
+            fs.unlink(path, e);
+        if (!e || (is(e, ENOENT) && tries > 0))
+            return {};
+        if (!is_transient(e))
+            return e;
+    }
+    return e;
+}
+
+} // namespace
 
 protocol::protocol(std::string_view path, lock_options options, error_code& ec)
     : options_(std::move(options)) {
@@ -338,10 +363,10 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
         return break_outcome::failed;
     }
 
+    remove_leftovers();
     const auto outcome = break_under_mutex(judged, expired_only, ec);
 
-    error_code re;
-    fs_->rmdir(breaker_mutex_path_, re);
+    const error_code re = remove_ours(*fs_, breaker_mutex_path_, true);
     if (re && !is(re, ENOENT))
         log(log_level::warning,
             "cannot remove the breaker mutex " + breaker_mutex_path_ + ": " + re.message());
@@ -410,15 +435,14 @@ protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, boo
         if (le)
             log(log_level::warning, "could not put back a fresh lock moved aside at " +
                                         aside_path_ + ": " + le.message());
-        fs_->unlink(aside_path_, le);
+        remove_aside();
         return break_outcome::changed;
     }
 
-    fs_->unlink(aside_path_, e);
+    remove_aside();
     const auto fields = parse_claim(judged.content, lock_path_);
     if (fields) {
-        error_code ce;
-        fs_->unlink(judged.content, ce);
+        const error_code ce = remove_ours(*fs_, judged.content, false);
         if (ce && !is(ce, ENOENT))
             log(log_level::warning, "broke the lock but cannot remove the claim " + judged.content +
                                         ": " + ce.message());
@@ -427,6 +451,26 @@ protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, boo
                 " of " + describe(to_holder(judged.content, *fields, {})));
     }
     return break_outcome::broken;
+}
+
+void protocol::remove_aside() {
+    const error_code e = remove_ours(*fs_, aside_path_, false);
+    if (!e || is(e, ENOENT))
+        return;
+    // Try again later, on this object's next break or its destruction; the name is ours alone.
+    leftover_asides_.push_back(aside_path_);
+    log(log_level::warning,
+        "cannot remove the broken lock moved aside at " + aside_path_ + ": " + e.message());
+}
+
+void protocol::remove_leftovers() noexcept {
+    std::vector<std::string> still;
+    for (const auto& path : leftover_asides_) {
+        const error_code e = remove_ours(*fs_, path, false);
+        if (e && !is(e, ENOENT))
+            still.push_back(path);
+    }
+    leftover_asides_ = std::move(still);
 }
 
 void protocol::break_holder(const holder_info& expected, error_code& ec) {
@@ -469,8 +513,7 @@ void protocol::abandon() noexcept {
     adopt_if_forked();
     if (held_ || !(claim_exists_ || claim_uncertain_))
         return;
-    error_code ignored;
-    fs_->unlink(claim_path_, ignored);
+    remove_ours(*fs_, claim_path_, false);
     claim_exists_ = false;
     claim_uncertain_ = false;
 }
@@ -525,17 +568,41 @@ void protocol::release(error_code& ec) {
         return;
     }
 
+    // Passing faults are tried again. A removal whose reply was lost leaves the lock gone, which
+    // the next look must not take for a lost lock: nobody else may remove a lock that has not
+    // expired, and one that has is removed under the breaker mutex, whose holder checks first.
+    bool removal_sent = false;
     error_code e;
-    if (!check_held(e)) {
-        if (e) {
-            ec = e;
-            return;
+    for (int tries = 0;; ++tries) {
+        e.clear();
+        const bool still_ours = check_held(e);
+        if (!e && !still_ours) {
+            if (!removal_sent)
+                e = errc::lock_lost;
+            break;
         }
-        held_ = false;
-        fail(ec, errc::lock_lost, "release", lock_path_);
-        return;
+        if (!e)
+            e = remove_lock(removal_sent);
+        if (!is_transient(e) || tries + 1 == removal_tries)
+            break;
     }
 
+    if (e && e != errc::lock_lost) {
+        fail(ec, e, "remove the lock file", lock_path_);
+        return;
+    }
+    held_ = false;
+    if (claim_damaged_) {
+        remove_ours(*fs_, claim_path_, false);
+        claim_exists_ = false;
+        claim_damaged_ = false;
+    }
+    if (e)
+        fail(ec, e, "release", lock_path_);
+}
+
+error_code protocol::remove_lock(bool& removal_sent) {
+    error_code e;
     if (fs_->wall_now() < expiry_) {
         // Not expired on our clock, so no breaker may touch it: remove it directly.
         fs_->unlink(lock_path_, e);
@@ -543,41 +610,20 @@ void protocol::release(error_code& ec) {
         // Expired: a breaker may be at work. Take the breaker mutex so that we remove our own
         // lock and nothing that replaced it.
         fs_->mkdir(breaker_mutex_path_, e);
-        if (e) {
-            held_ = false;
-            fail(ec, errc::lock_lost, "release an expired lock being broken", lock_path_);
-            return;
-        }
-        if (check_held(e))
+        if (e)
+            return errc::lock_lost;
+        const bool ours = check_held(e);
+        if (ours)
             fs_->unlink(lock_path_, e);
-        else if (!e)
-            e = errc::lock_lost;
-        error_code ignored;
-        fs_->rmdir(breaker_mutex_path_, ignored);
-    }
-
-    if (is_transient(e)) {
-        // The unlink may have been done and its reply lost.
-        error_code se;
-        const file_status claim = fs_->lstat(claim_path_, se);
-        if (!se && claim.link_count == 1)
-            e.clear();
+        remove_ours(*fs_, breaker_mutex_path_, true);
+        if (!ours && !e)
+            return removal_sent ? error_code{} : error_code(errc::lock_lost);
     }
     if (is(e, ENOENT))
-        e = errc::lock_lost;
-    if (e && e != errc::lock_lost) {
-        fail(ec, e, "remove the lock file", lock_path_);
-        return;
-    }
-    held_ = false;
-    if (claim_damaged_) {
-        error_code ignored;
-        fs_->unlink(claim_path_, ignored);
-        claim_exists_ = false;
-        claim_damaged_ = false;
-    }
-    if (e)
-        fail(ec, e, "release", lock_path_);
+        return removal_sent ? error_code{} : error_code(errc::lock_lost);
+    if (is_transient(e))
+        removal_sent = true;
+    return e;
 }
 
 void protocol::refresh(error_code& ec) {
@@ -612,6 +658,24 @@ void protocol::refresh(error_code& ec) {
 }
 
 protocol::lock_read protocol::read_lock(const std::string& path, error_code& ec) {
+    // A lock removed on another host between our open() and fstat() or read() shows as ENOENT or
+    // ESTALE on the open file (sshfs, GlusterFS, NFS): look again by name, which tells.
+    error_code e;
+    for (int tries = 0; tries < removal_tries; ++tries) {
+        e.clear();
+        bool opened = false;
+        lock_read r = read_lock_once(path, opened, e);
+        if (!e)
+            return r;
+        if (!(is(e, ESTALE) || (opened && is(e, ENOENT))))
+            break;
+    }
+    ec = is(e, ENOENT) ? sys(ESTALE) : e;
+    return {};
+}
+
+protocol::lock_read protocol::read_lock_once(const std::string& path, bool& opened,
+                                             error_code& ec) {
     lock_read r;
     error_code e;
     const int fd = fs_->open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0, e);
@@ -626,6 +690,7 @@ protocol::lock_read protocol::read_lock(const std::string& path, error_code& ec)
         ec = e;
         return r;
     }
+    opened = true;
 
     r.status = fs_->fstat(fd, e);
     if (!e && (!r.status.regular || r.status.size > max_claim_size)) {
@@ -698,11 +763,11 @@ void protocol::close() noexcept {
         release(ignored);
     }
     if (claim_exists_ || claim_uncertain_) {
-        error_code ignored;
-        fs_->unlink(claim_path_, ignored);
+        remove_ours(*fs_, claim_path_, false);
         claim_exists_ = false;
         claim_uncertain_ = false;
     }
+    remove_leftovers();
 }
 
 } // namespace locknix::detail

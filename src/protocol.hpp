@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace locknix::detail {
 
@@ -131,7 +132,13 @@ private:
     break_outcome break_under_mutex(const lock_read& judged, bool expired_only,
                                     boost::system::error_code& ec);
     bool check_held(boost::system::error_code& ec);
+    /// One try at removing our lock file; `removal_sent` is set once an unlink may have been done
+    /// with its reply lost, and makes a later ENOENT count as done.
+    boost::system::error_code remove_lock(bool& removal_sent);
+    void remove_aside();
+    void remove_leftovers() noexcept;
     lock_read read_lock(const std::string& path, boost::system::error_code& ec);
+    lock_read read_lock_once(const std::string& path, bool& opened, boost::system::error_code& ec);
     void fail(boost::system::error_code& ec, boost::system::error_code error, std::string operation,
               const std::string& path);
     void log(log_level level, const std::string& message) const;
@@ -144,6 +151,7 @@ private:
     int pid_ = 0;
     std::string claim_path_;
     std::string aside_path_;
+    std::vector<std::string> leftover_asides_;
     bool claim_exists_ = false;
     bool held_ = false;
     bool claim_damaged_ = false;

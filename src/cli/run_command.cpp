@@ -26,7 +26,8 @@ using std::chrono::nanoseconds;
 
 constexpr std::string_view help = R"(Usage: locknix run [OPTION]... LOCKFILE -- COMMAND [ARG]...
 Take the lock LOCKFILE, run COMMAND while keeping the lock alive, and release it when COMMAND
-ends. Exits with COMMAND's status (128+N if signal N killed it).
+ends. Exits with COMMAND's status (128+N if signal N killed it), also when the release after
+COMMAND fails (said on stderr; the lock then expires within its lifetime).
 
 Options:
   --timeout DUR     give up after DUR without the lock (exit 75); 0 tries once;
@@ -124,7 +125,7 @@ lock_options options_for(const run_options& o, reporter& out) {
 }
 
 // Releases the lock after COMMAND; true if the lock turned out to be lost.
-bool release(file_lock& lock, bool lost, int& failure, reporter& out) {
+bool release(file_lock& lock, bool lost, reporter& out) {
     try {
         lock.release();
         out.event("released " + lock.path());
@@ -136,9 +137,10 @@ bool release(file_lock& lock, bool lost, int& failure, reporter& out) {
                           " while COMMAND ran: " + e.code().message());
             return true;
         }
-        const cli_error error = from_system_error(e);
-        out.error(error.what());
-        failure = error.code();
+        // COMMAND's work is done: a script must not take this for a failure and do it again.
+        // The lock is no longer refreshed, and expires within its lifetime.
+        out.error(std::string(from_system_error(e).what()) +
+                  "; COMMAND's status stands, and the lock expires within its lifetime");
         return false;
     }
 }
@@ -166,12 +168,9 @@ int run_locked(file_lock& lock, const run_options& o, signal_pipe& signals, loss
         supervise(child, signals, alarm, o.kill_after, lock.path(), out);
     out.event("COMMAND " + describe_status(outcome.wait_status));
 
-    int failure = 0;
-    const bool lost = release(lock, outcome.lock_lost, failure, out) || outcome.lock_lost;
+    const bool lost = release(lock, outcome.lock_lost, out) || outcome.lock_lost;
     if (lost)
         return exit_code::lock_lost;
-    if (failure != 0)
-        return failure;
     return shell_status(outcome.wait_status);
 }
 
@@ -190,7 +189,15 @@ int run_command(arguments args, reporter& out) {
     // The alarm outlives the lock, whose keep-alive thread raises it.
     loss_alarm alarm;
     const auto lock = make_lock(path, options_for(o, out));
-    const lock_look look = look_at(*lock, std::chrono::system_clock::now());
+    // A first look, so that a file that is not a lock is named before any wait. A system error
+    // here is left to the acquisition, which tries passing ones again and reports lasting ones.
+    lock_look look;
+    try {
+        look = look_at(*lock, std::chrono::system_clock::now());
+    } catch (const cli_error& e) {
+        if (e.code() != exit_code::system_error)
+            throw;
+    }
     if (look.state == lock_state::not_a_lock)
         throw not_a_lock_error(path, look);
 

@@ -518,6 +518,22 @@ class RunTests(LockTest):
                 self.assertEqual(r.stderr, '')
                 self.assertEqual(os.listdir(self.dir), [])
 
+    def test_a_failed_release_keeps_the_commands_status(self):
+        # COMMAND makes the lock directory read-only, so that the release after it fails for good.
+        if os.geteuid() != 0 or not shutil.which('unshare'):
+            self.skipTest('needs root and unshare(1) for a private bind mount')
+        script = ('mount --bind "$1" "$1" || exit 99; '
+                  'exec "$2" run "$1/lock" -- sh -c "mount -o remount,bind,ro $1 && exit 3"')
+        r = subprocess.run(['unshare', '--mount', 'sh', '-c', script, 'sh', self.dir, LOCKNIX],
+                           text=True, capture_output=True, timeout=SAFETY)
+        if r.returncode == 99:
+            self.skipTest('bind mounts are not allowed here: ' + r.stderr)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn(self.lock, r.stderr)
+        self.assertIn('Read-only file system', r.stderr)
+        self.assertIn("COMMAND's status stands", r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
     def test_command_runs_under_the_lock(self):
         r = locknix('run', self.lock, '--', LOCKNIX, 'status', '--json', self.lock)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -414,6 +414,54 @@ BOOST_FIXTURE_TEST_CASE(a_passing_error_reading_the_lock_is_tried_again, core_fi
     BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::contended);
 }
 
+// A holder on another host releases between our open() of the lock and the fstat() or read() of
+// the open file: sshfs answers by path (ENOENT), GlusterFS and NFS with ESTALE. The lock is gone,
+// not unreadable.
+const int vanished_errnos[] = {ENOENT, ESTALE};
+
+BOOST_DATA_TEST_CASE_F(core_fixture, a_lock_removed_while_it_is_read_counts_as_gone,
+                       boost::unit_test::data::make(vanished_errnos), e) {
+    const auto other = plant_other(lt::whole_second_now() + 1h);
+    fs->add_hook(
+        {fs_op::open, lt::hook_phase::after, lt::path_is(lock_path), 0, 1, [&](const lt::fs_call&) {
+             lt::remove_file(lock_path);
+             lt::remove_file(other);
+         }});
+    fs->fail(fs_op::fstat, e, lt::path_is(lock_path));
+    auto p = make();
+    error_code ec;
+    BOOST_TEST((p->attempt(ec).outcome == attempt_outcome::retry_now));
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::acquired);
+}
+
+BOOST_DATA_TEST_CASE_F(core_fixture, a_lock_removed_while_its_holder_is_read_is_no_holder,
+                       boost::unit_test::data::make(vanished_errnos), e) {
+    const auto other = plant_other(lt::whole_second_now() + 1h);
+    fs->add_hook(
+        {fs_op::open, lt::hook_phase::after, lt::path_is(lock_path), 0, 1, [&](const lt::fs_call&) {
+             lt::remove_file(lock_path);
+             lt::remove_file(other);
+         }});
+    fs->fail(fs_op::read, e, lt::path_is(lock_path));
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(!p->holder(ec).has_value());
+    BOOST_TEST(!ec, ec.message());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lock_that_stays_stale_is_a_passing_error, core_fixture) {
+    plant_other(lt::whole_second_now() + 1h);
+    fs->fail(fs_op::fstat, ESTALE, lt::path_is(lock_path), 100);
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::retry);
+    BOOST_TEST(!ec);
+    p->holder(ec);
+    BOOST_TEST(lt::sys_errno(ec) == ESTALE);
+    BOOST_TEST(p->failure().path == lock_path);
+}
+
 // --- Claim files ------------------------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(the_claim_is_reused_across_acquisitions, core_fixture) {
@@ -749,6 +797,45 @@ BOOST_FIXTURE_TEST_CASE(a_claim_that_cannot_be_removed_does_not_stop_the_break, 
     BOOST_TEST(lt::read_file(lock_path) == p->claim_path());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_breaker_removes_what_it_moved_aside_despite_passing_errors,
+                        core_fixture) {
+    const auto other = plant_other(lt::whole_second_now() - 1h);
+    fs->fail(fs_op::unlink, EIO, lt::path_contains(".broken"));
+    fs->fail(fs_op::rmdir, ESTALE, lt::path_is(lock_path + ".break"));
+    fs->fail(fs_op::unlink, ETIMEDOUT, lt::path_is(other));
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::retry_now);
+    BOOST_TEST(!ec);
+    BOOST_TEST(dir.names().size() == 1u, "only our claim is left");
+    BOOST_TEST(lt::exists(p->claim_path()));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_moved_aside_lock_that_resists_is_removed_on_close, core_fixture) {
+    plant_other(lt::whole_second_now() - 1h);
+    fs->fail(fs_op::unlink, EIO, lt::path_contains(".broken"), 100);
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::retry_now);
+    BOOST_TEST(logged_containing(".broken"));
+    BOOST_TEST(lt::exists(p->claim_path() + ".broken"));
+    fs->clear_rules();
+    p->close();
+    BOOST_TEST(dir.names().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(close_removes_the_claim_despite_passing_errors, core_fixture) {
+    plant_other(lt::whole_second_now() + 1h);
+    auto p = make();
+    error_code ec;
+    BOOST_TEST(p->attempt(ec).outcome == attempt_outcome::contended);
+    const auto claim = p->claim_path();
+    fs->fail(fs_op::unlink, EIO, lt::path_is(claim));
+    fs->lose_reply(fs_op::unlink, ESTALE, lt::path_is(claim));
+    p->close();
+    BOOST_TEST(!lt::exists(claim));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_huge_clock_slop_never_breaks_a_fresh_lock, core_fixture) {
     const auto other = plant_other(lt::whole_second_now() + 1h);
     auto o = options();
@@ -863,22 +950,54 @@ BOOST_FIXTURE_TEST_CASE(a_lost_reply_of_the_release_unlink_is_a_release, core_fi
 }
 
 BOOST_FIXTURE_TEST_CASE(a_release_unlink_that_failed_keeps_the_lock_held, core_fixture) {
-    // flufl.lock's test_unlock_with_unexpected_OSError, and a passing error.
+    // flufl.lock's test_unlock_with_unexpected_OSError, and a passing error that persists.
     for (const int e : {EIO, EACCES}) {
         auto p = make();
         error_code ec;
         p->attempt(ec);
-        fs->fail(fs_op::unlink, e, lt::path_is(lock_path));
+        fs->fail(fs_op::unlink, e, lt::path_is(lock_path), 10);
         p->release(ec);
         BOOST_TEST(lt::sys_errno(ec) == e);
         BOOST_TEST(p->held());
         BOOST_TEST(lt::exists(lock_path));
+        fs->clear_rules();
         ec.clear();
         p->release(ec);
         BOOST_TEST(!ec);
         BOOST_TEST(!lt::exists(lock_path));
         p->close();
     }
+}
+
+const int passing_release_errnos[] = {EIO, ETIMEDOUT, ESTALE};
+
+BOOST_DATA_TEST_CASE_F(core_fixture, a_release_tries_again_after_passing_errors,
+                       boost::unit_test::data::make(passing_release_errnos), e) {
+    auto p = make();
+    error_code ec;
+    p->attempt(ec);
+    // A look at the claim that fails, a refused removal, and one whose reply was lost.
+    fs->fail(fs_op::unlink, e, lt::path_is(lock_path));
+    fs->lose_reply(fs_op::unlink, e, lt::path_is(lock_path));
+    fs->fail(fs_op::lstat, e, lt::path_is(p->claim_path()));
+    p->release(ec);
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(!p->held());
+    BOOST_TEST(!lt::exists(lock_path));
+    p->close();
+    BOOST_TEST(dir.names().empty());
+}
+
+BOOST_DATA_TEST_CASE_F(core_fixture, a_release_tries_again_on_sshfs_without_link_counts,
+                       boost::unit_test::data::make(passing_release_errnos), e) {
+    fs->set_sshfs(true);
+    auto p = make();
+    error_code ec;
+    p->attempt(ec);
+    fs->fail(fs_op::unlink, e, lt::path_is(lock_path));
+    p->release(ec);
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(!lt::exists(lock_path), "the lock was removed, not taken as removed");
 }
 
 struct lost_case {
