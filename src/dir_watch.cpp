@@ -14,29 +14,56 @@
 
 namespace locknix::detail {
 
-dir_watch::dir_watch(const std::string& lock_path, bool watch_dir, bool wakeable) {
+dir_watch::dir_watch(const std::string& lock_path) {
     const auto slash = lock_path.rfind('/');
-    const std::string dir = slash == 0 ? "/" : lock_path.substr(0, slash);
+    dir_ = slash == 0 ? "/" : lock_path.substr(0, slash);
     name_ = lock_path.substr(slash + 1);
-
-    if (wakeable)
-        wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!watch_dir)
-        return;
-    inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (inotify_ < 0)
-        return;
-    if (::inotify_add_watch(inotify_, dir.c_str(), IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR) < 0) {
-        ::close(inotify_);
-        inotify_ = -1;
-    }
 }
 
 dir_watch::~dir_watch() {
+    close_all();
+}
+
+void dir_watch::close_all() noexcept {
     if (inotify_ >= 0)
         ::close(inotify_);
     if (wake_ >= 0)
         ::close(wake_);
+    inotify_ = watch_ = wake_ = -1;
+}
+
+void dir_watch::arm(bool watch_dir, bool wakeable) {
+    const int pid = static_cast<int>(::getpid());
+    if (pid != owner_pid_) {
+        // Descriptors inherited over a fork share their queues with the parent: a read here
+        // would take the parent's events. Closing them here leaves the parent's open.
+        close_all();
+        inotify_failed_ = false;
+        owner_pid_ = pid;
+    }
+
+    if (wakeable && wake_ < 0)
+        wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    drain_wakes();
+
+    if (!watch_dir)
+        return;
+    if (inotify_ < 0 && !inotify_failed_) {
+        inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        inotify_failed_ = inotify_ < 0; // the per-user limit of instances: poll only
+    }
+    if (inotify_ < 0)
+        return;
+    drain_matches(); // the events of earlier waits
+    if (watch_ < 0)
+        watch_ =
+            ::inotify_add_watch(inotify_, dir_.c_str(), IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+}
+
+void dir_watch::disarm() noexcept {
+    if (watch_ >= 0 && inotify_ >= 0 && owner_pid_ == static_cast<int>(::getpid()))
+        ::inotify_rm_watch(inotify_, watch_);
+    watch_ = -1;
 }
 
 void dir_watch::wake() noexcept {
@@ -44,6 +71,13 @@ void dir_watch::wake() noexcept {
         return;
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(wake_, &one, sizeof one);
+}
+
+void dir_watch::drain_wakes() noexcept {
+    if (wake_ < 0)
+        return;
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(wake_, &count, sizeof count);
 }
 
 bool dir_watch::drain_matches() {
@@ -65,6 +99,7 @@ bool dir_watch::drain_matches() {
 bool dir_watch::wait_for(std::chrono::nanoseconds duration) {
     using clock = std::chrono::steady_clock;
     const auto until = clock::now() + duration;
+    const int watched = watch_ >= 0 ? inotify_ : -1;
     for (;;) {
         const auto left = until - clock::now();
         if (left <= clock::duration::zero())
@@ -74,7 +109,7 @@ bool dir_watch::wait_for(std::chrono::nanoseconds duration) {
             static_cast<time_t>(secs.count()),
                 static_cast<long>(std::chrono::nanoseconds(left - secs).count())
         };
-        struct pollfd fds[2] = {{wake_, POLLIN, 0}, {inotify_, POLLIN, 0}};
+        struct pollfd fds[2] = {{wake_, POLLIN, 0}, {watched, POLLIN, 0}};
         // poll(2) ignores negative descriptors, so this sleeps when neither is open.
         const int r = ::ppoll(fds, 2, &ts, nullptr);
         if (r < 0 && errno != EINTR)

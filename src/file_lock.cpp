@@ -28,6 +28,8 @@ struct file_lock::impl {
     detail::protocol core;
     std::mt19937_64 random;
     int creator_pid;
+    // The wake-ups of waits, kept from the first wait on (see dir_watch.hpp).
+    std::optional<detail::dir_watch> watch;
 
     // The keep-alive thread and what it waits on.
     std::thread refresher;
@@ -142,7 +144,15 @@ void file_lock::acquire_for(std::chrono::nanoseconds timeout, std::stop_token st
     };
     detail::wait_policy policy(o.min_poll, o.max_poll,
                                detail::deadline_after(fs.steady_now(), timeout));
-    std::optional<detail::dir_watch> watch;
+    // Disarmed when the wait ends, however it ends; declared before the stop callback that uses it.
+    struct disarm_at_end {
+        std::optional<detail::dir_watch>* watch = nullptr;
+        ~disarm_at_end() {
+            if (watch && *watch)
+                (*watch)->disarm();
+        }
+    } disarm;
+    bool armed = false;
     std::optional<std::stop_callback<waker>> on_stop;
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     for (;;) {
@@ -163,8 +173,13 @@ void file_lock::acquire_for(std::chrono::nanoseconds timeout, std::stop_token st
         if (next.what == detail::wait_decision::action::attempt)
             continue;
 
-        if (!watch) {
-            watch.emplace(core.lock_path(), o.use_inotify, stop.stop_possible());
+        auto& watch = impl_->watch;
+        if (!armed) {
+            if (!watch)
+                watch.emplace(core.lock_path());
+            watch->arm(o.use_inotify, stop.stop_possible());
+            disarm.watch = &watch;
+            armed = true;
             if (stop.stop_possible())
                 on_stop.emplace(stop, waker{&*watch});
             // The lock may have gone before the watch was in place: look once more first.

@@ -1500,6 +1500,42 @@ BOOST_FIXTURE_TEST_CASE(inotify_wakes_a_waiter_when_the_lock_is_removed, lock_fi
     BOOST_TEST(lock.is_held());
 }
 
+// One object keeps its inotify descriptor from wait to wait and watches the directory only while
+// it waits: every wait is woken by the release, none by events left from the one before.
+BOOST_FIXTURE_TEST_CASE(inotify_wakes_every_wait_of_one_object, lock_fixture) {
+    auto o = options();
+    o.use_inotify = true;
+    o.min_poll = o.max_poll = 1h; // only inotify can end a wait early
+    locknix::file_lock lock(lock_path, o);
+    for (int round = 0; round < 3; ++round) {
+        BOOST_TEST_CONTEXT("wait " << round) {
+            auto other = other_holds();
+            event waiting;
+            // Our second link of the wait is the look taken once the watch is in place.
+            fs->add_hook({fs_op::link, lt::hook_phase::after, lt::path_is(lock_path), 1, 1,
+                          [&](const lt::fs_call&) {
+                              waiting.set();
+                          }});
+            std::stop_source stop;
+            auto result = std::async(std::launch::async, [&] {
+                error_code ec;
+                lock.acquire(1h, stop.get_token(), ec);
+                return ec;
+            });
+            BOOST_REQUIRE(waiting.wait());
+            other->release();
+            const bool woken = result.wait_for(60s) == std::future_status::ready;
+            if (!woken)
+                stop.request_stop();
+            BOOST_TEST(woken, "the release woke the wait");
+            BOOST_TEST(!result.get());
+            BOOST_TEST(lock.is_held());
+            lock.release();
+            fs->clear_hooks();
+        }
+    }
+}
+
 BOOST_FIXTURE_TEST_CASE(the_logger_hears_about_breaks, lock_fixture) {
     std::vector<std::pair<locknix::log_level, std::string>> heard;
     std::mutex m;
