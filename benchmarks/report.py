@@ -196,13 +196,13 @@ def scale_section(results):
         return ""
     rows = []
     for r in rows_in:
-        rows.append([f"{r['waiters']:,}", r["files"], f"{r['rss_per_waiter_bytes']:,.0f} B",
+        rows.append([r.get("fs", "-"), f"{r['waiters']:,}", r["files"], f"{r['rss_per_waiter_bytes']:,.0f} B",
                      f"{r['peak_rss_per_waiter_bytes']:,.0f} B",
                      f"{r['peak_rss_kb'] / 1024:.1f} MiB",
                      f"{r['wait_cpu_percent']:.2f} %",
                      duration(r["all_held_after_release_ns"] / 1000),
                      duration(r.get("cleanup_ns", 0) / 1000), r.get("claims_left", "-")])
-    header = ["waiters", "lock files", "RSS per waiter (parked)", "peak RSS per waiter",
+    header = ["file system", "waiters", "lock files", "RSS per waiter (parked)", "peak RSS per waiter",
               "peak RSS", "CPU while all wait (% of one core)", "all held once after release",
               "claim removal after destruction", "claims left"]
     return ("## Async scale (locknix, one thread)\n\n" + table(header, rows))

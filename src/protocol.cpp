@@ -93,7 +93,6 @@ protocol::protocol(std::string_view path, lock_options options, error_code& ec)
         fail(ec, ec, "use the lock path", std::string(path));
         return;
     }
-    breaker_mutex_path_ = lock_path_ + ".break";
 
     host_ = fs_->host_name(ec);
     if (ec) {
@@ -119,7 +118,6 @@ void protocol::new_claim_name() {
     const std::uint64_t random =
         ((static_cast<std::uint64_t>(device()) << 32) | device()) & INT64_MAX;
     claim_path_ = make_claim_path(lock_path_, host_, pid_, random);
-    aside_path_ = claim_path_ + std::string(aside_suffix);
     claim_exists_ = false;
     claim_damaged_ = false;
     claim_uncertain_ = false;
@@ -144,7 +142,9 @@ bool protocol::held() noexcept {
 void protocol::fail(error_code& ec, error_code error, std::string operation,
                     const std::string& path) {
     ec = error;
-    failure_ = {error, std::move(operation), path};
+    if (!failure_)
+        failure_ = std::make_unique<failure_context>();
+    *failure_ = {error, std::move(operation), path};
 }
 
 void protocol::log(log_level level, const std::string& message) const {
@@ -343,10 +343,10 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
     // Breakers are serialised by a directory next to the lock (mkdir is atomic on NFS too), so
     // one breaker's removal cannot land between another's check and rename.
     error_code e;
-    fs_->mkdir(breaker_mutex_path_, e);
+    fs_->mkdir(breaker_mutex_path(), e);
     if (is(e, EEXIST)) {
         error_code se;
-        const file_status mutex = fs_->lstat(breaker_mutex_path_, se);
+        const file_status mutex = fs_->lstat(breaker_mutex_path(), se);
         if (!se && mutex.directory &&
             fs_->wall_now() > plus(mutex.mtime, stale_breaker_age(options_))) {
             if (remove_stale_breaker_mutex(ec))
@@ -359,17 +359,17 @@ protocol::break_outcome protocol::break_lock(const lock_read& judged, bool expir
     if (e) {
         if (is_transient(e))
             return break_outcome::busy;
-        fail(ec, e, "create the breaker mutex to break a lock", breaker_mutex_path_);
+        fail(ec, e, "create the breaker mutex to break a lock", breaker_mutex_path());
         return break_outcome::failed;
     }
 
     remove_leftovers();
     const auto outcome = break_under_mutex(judged, expired_only, ec);
 
-    const error_code re = remove_ours(*fs_, breaker_mutex_path_, true);
+    const error_code re = remove_ours(*fs_, breaker_mutex_path(), true);
     if (re && !is(re, ENOENT))
         log(log_level::warning,
-            "cannot remove the breaker mutex " + breaker_mutex_path_ + ": " + re.message());
+            "cannot remove the breaker mutex " + breaker_mutex_path() + ": " + re.message());
     return outcome;
 }
 
@@ -379,25 +379,25 @@ bool protocol::remove_stale_breaker_mutex(error_code& ec) {
     // No longer than the lock's aside name, which the constructor checked against NAME_MAX.
     const std::string aside = claim_path_ + ".stale";
     error_code e;
-    fs_->rename(breaker_mutex_path_, aside, e);
+    fs_->rename(breaker_mutex_path(), aside, e);
     if (is(e, EPERM) || is(e, EACCES)) {
         // Nothing else will ever remove it: say so rather than wait for it.
         fail(ec, e, "remove a stale breaker mutex (permissions or a sticky directory?)",
-             breaker_mutex_path_);
+             breaker_mutex_path());
         return false;
     }
     if (e)
         return false;
     const file_status moved = fs_->lstat(aside, e);
     if (!e && fs_->wall_now() > plus(moved.mtime, stale_breaker_age(options_))) {
-        log(log_level::warning, "removed the stale breaker mutex " + breaker_mutex_path_);
+        log(log_level::warning, "removed the stale breaker mutex " + breaker_mutex_path());
         fs_->rmdir(aside, e);
         return true;
     }
     // A live breaker's mutex: give it back. Should a third breaker have made one meanwhile, this
     // replaces it (both are empty directories); every breaker still re-verifies the lock right
     // before moving it aside, which keeps the lock itself safe.
-    fs_->rename(aside, breaker_mutex_path_, e);
+    fs_->rename(aside, breaker_mutex_path(), e);
     return false;
 }
 
@@ -413,7 +413,7 @@ protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, boo
         (expired_only && !(fs_->wall_now() > plus(now.status.mtime, options_.clock_slop))))
         return break_outcome::changed;
 
-    fs_->rename(lock_path_, aside_path_, e);
+    fs_->rename(lock_path_, aside_path(), e);
     if (is(e, ENOENT))
         return break_outcome::changed;
     if (e) {
@@ -426,15 +426,15 @@ protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, boo
 
     // Whatever we moved aside is ours alone now. If it is not the lock we judged, a fresh lock
     // took its place in between: put it back.
-    const lock_read moved = read_lock(aside_path_, e);
+    const lock_read moved = read_lock(aside_path(), e);
     const bool same = !e && moved.exists && !moved.foreign && moved.content == judged.content &&
                       moved.status.mtime == judged.status.mtime;
     if (!same) {
         error_code le;
-        fs_->link(aside_path_, lock_path_, le);
+        fs_->link(aside_path(), lock_path_, le);
         if (le)
             log(log_level::warning, "could not put back a fresh lock moved aside at " +
-                                        aside_path_ + ": " + le.message());
+                                        aside_path() + ": " + le.message());
         remove_aside();
         return break_outcome::changed;
     }
@@ -454,13 +454,13 @@ protocol::break_outcome protocol::break_under_mutex(const lock_read& judged, boo
 }
 
 void protocol::remove_aside() {
-    const error_code e = remove_ours(*fs_, aside_path_, false);
+    const error_code e = remove_ours(*fs_, aside_path(), false);
     if (!e || is(e, ENOENT))
         return;
     // Try again later, on this object's next break or its destruction; the name is ours alone.
-    leftover_asides_.push_back(aside_path_);
+    leftover_asides_.push_back(aside_path());
     log(log_level::warning,
-        "cannot remove the broken lock moved aside at " + aside_path_ + ": " + e.message());
+        "cannot remove the broken lock moved aside at " + aside_path() + ": " + e.message());
 }
 
 void protocol::remove_leftovers() noexcept {
@@ -501,7 +501,7 @@ void protocol::break_holder(const holder_info& expected, error_code& ec) {
         case break_outcome::busy:
             if (tries >= 2) {
                 fail(ec, sys(EAGAIN), "break the lock (another breaker is at work)",
-                     breaker_mutex_path_);
+                     breaker_mutex_path());
                 return;
             }
             continue;
@@ -609,13 +609,13 @@ error_code protocol::remove_lock(bool& removal_sent) {
     } else {
         // Expired: a breaker may be at work. Take the breaker mutex so that we remove our own
         // lock and nothing that replaced it.
-        fs_->mkdir(breaker_mutex_path_, e);
+        fs_->mkdir(breaker_mutex_path(), e);
         if (e)
             return errc::lock_lost;
         const bool ours = check_held(e);
         if (ours)
             fs_->unlink(lock_path_, e);
-        remove_ours(*fs_, breaker_mutex_path_, true);
+        remove_ours(*fs_, breaker_mutex_path(), true);
         if (!ours && !e)
             return removal_sent ? error_code{} : error_code(errc::lock_lost);
     }

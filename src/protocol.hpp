@@ -8,6 +8,8 @@
 #ifndef LOCKNIX_SRC_PROTOCOL_HPP
 #define LOCKNIX_SRC_PROTOCOL_HPP
 
+#include "claim.hpp"
+
 #include <locknix/file_system.hpp>
 #include <locknix/lock_options.hpp>
 #include <locknix/lock_state.hpp>
@@ -97,9 +99,16 @@ public:
 
     const std::string& lock_path() const noexcept { return lock_path_; }
     const std::string& claim_path() const noexcept { return claim_path_; }
+    /// The directory that serialises breakers, and the private name a breaker moves a lock to.
+    /// Made when needed, which is seldom: a lock object stays small.
+    std::string breaker_mutex_path() const { return lock_path_ + ".break"; }
+    std::string aside_path() const { return claim_path_ + std::string(aside_suffix); }
     const lock_options& options() const noexcept { return options_; }
     file_system& fs() const noexcept { return *fs_; }
-    const failure_context& failure() const noexcept { return failure_; }
+    const failure_context& failure() const noexcept {
+        static const failure_context none;
+        return failure_ ? *failure_ : none;
+    }
 
 private:
     struct lock_read {
@@ -146,11 +155,9 @@ private:
     lock_options options_;
     std::shared_ptr<file_system> fs_;
     std::string lock_path_;
-    std::string breaker_mutex_path_;
     std::string host_;
     int pid_ = 0;
     std::string claim_path_;
-    std::string aside_path_;
     std::vector<std::string> leftover_asides_;
     bool claim_exists_ = false;
     bool held_ = false;
@@ -158,7 +165,8 @@ private:
     bool claim_uncertain_ = false;
     unsigned refused_links_ = 0;
     std::chrono::system_clock::time_point expiry_{};
-    failure_context failure_;
+    // Made on the first failure: most lock objects never fail, and many wait at once.
+    std::unique_ptr<failure_context> failure_;
 };
 
 /// True for the errnos that a network file system returns for a passing fault, after which the

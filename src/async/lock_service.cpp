@@ -344,7 +344,7 @@ void lock_service::arm_refresher(const std::shared_ptr<async_lock_impl>& lock, b
     const auto& o = lock->core.options();
     const auto period = o.lifetime / 3;
     if (!lock->refresher)
-        lock->refresher.emplace(*strand_);
+        lock->refresher = std::make_unique<asio::steady_timer>(*strand_);
     lock->refresher->expires_after(soon ? std::max<nanoseconds>(o.min_poll, period / 10) : period);
     lock->refresher->async_wait([this, lock](error_code ec) {
         if (ec || !lock->held || !lock->keep_alive)

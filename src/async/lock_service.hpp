@@ -88,7 +88,8 @@ public:
     bool keep_alive = false;
     bool closing = false;
     std::shared_ptr<acquire_op> pending;
-    std::optional<boost::asio::steady_timer> refresher;
+    // Made on the first keep-alive: most locks never have one.
+    std::unique_ptr<boost::asio::steady_timer> refresher;
     std::list<pending_handler> lost_waiters;
 };
 
