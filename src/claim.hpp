@@ -38,7 +38,9 @@ struct claim_fields {
 
 /// Parses `content` strictly: four fields separated by '|', the first equal to `lock_path`, a
 /// non-empty host without '/', a positive decimal pid that fits an int, and a non-empty decimal
-/// random part. Nothing else is accepted: no whitespace, no sign, no trailing newline.
+/// random part. Nothing else is accepted: no whitespace, no sign, no trailing newline. Numbers no
+/// writer makes (a leading zero, a random part of any length) are accepted: a claim refused here
+/// would be "not a lock", which nobody may break.
 std::optional<claim_fields> parse_claim(std::string_view content, std::string_view lock_path);
 
 /// `holder_info` from a parsed claim and the lock's mtime.

@@ -328,4 +328,46 @@ BOOST_AUTO_TEST_CASE(unwritable_directory_stops_the_claim,
     BOOST_TEST(list_dir(dir.path()).size() == 2u);
 }
 
+// A breaker killed while breaking leaves its mutex, `<lock>.break`, behind; a later breaker
+// removes a stale one. When that stale mutex belongs to another user in a sticky directory, the
+// breaker cannot remove it and nothing else ever will: it must say so, naming the path, instead
+// of waiting behind it until its deadline (or forever, without one).
+BOOST_AUTO_TEST_CASE(another_users_stale_breaker_mutex_is_reported,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                         return can_switch_users();
+                     })) {
+    temp_dir dir("stale-mutex-sticky");
+    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const auto shared = dir / "shared";
+    BOOST_TEST_REQUIRE(::mkdir(shared.c_str(), 0777) == 0);
+    BOOST_TEST_REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    const auto lock_path = shared + "/app.lock";
+
+    // nobody's own holder died with an expired lock; root's breaker died holding the mutex.
+    child_process holder({LOCKNIX_SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups",
+                          worker_path(), "die", "--lock", lock_path, "--lifetime-ns", "1"});
+    const auto held = holder.read_line();
+    BOOST_TEST_REQUIRE(held.has_value());
+    holder.kill(SIGKILL);
+    holder.wait();
+    const auto claim = parse_fields(*held).at("claim");
+    const auto before = identify(lock_path);
+    const auto mutex = lock_path + ".break";
+    BOOST_TEST_REQUIRE(::mkdir(mutex.c_str(), 0755) == 0);
+    set_mtime(mutex, 946684800); // 2000-01-01, long stale
+
+    const auto lines = try_as_nobody(lock_path);
+    BOOST_TEST_MESSAGE(
+        "breaker behind another user's stale mutex: " << (lines.size() > 1 ? lines[1] : ""));
+    BOOST_TEST(lines[0] == "error value=" + std::to_string(EPERM) + " category=system");
+    BOOST_TEST_REQUIRE(lines.size() == 2u);
+    BOOST_TEST(lines[1].find(shared) != std::string::npos, lines[1]);
+
+    // The expired lock, its claim and root's mutex are as they were; the breaker left nothing.
+    BOOST_TEST(identify(lock_path) == before);
+    BOOST_TEST(read_file(lock_path) == claim);
+    BOOST_TEST(exists_no_follow(mutex));
+    BOOST_TEST(list_dir(shared).size() == 3u);
+}
+
 } // namespace

@@ -64,6 +64,9 @@ const parse_case parse_cases[] = {
     good("long random", lock + "|h|1|123456789012345678901234567890", "h", 1,
          "123456789012345678901234567890"),
     good("largest u64 random", lock + "|h|1|18446744073709551615", "h", 1, "18446744073709551615"),
+    // No writer makes these, but refusing one would leave a lock that nobody could ever break.
+    good("pid with a leading zero", lock + "|h|0042|7", "h", 42, "7"),
+    good("random with a leading zero", lock + "|h|1|007", "h", 1, "007"),
     good("exactly 4096 bytes", sized_claim(4096), std::string(4096 - lock.size() - 5, 'h'), 1, "2"),
     bad("4097 bytes", sized_claim(4097)),
     bad("empty", ""),
