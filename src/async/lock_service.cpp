@@ -140,24 +140,24 @@ void lock_service::acquire(std::shared_ptr<async_lock_impl> lock, nanoseconds ti
         }
         l.pending = op;
 
-        if (timeout < forever) {
-            op->deadline.expires_after(timeout);
-            op->deadline.async_wait([this, op](error_code ec) {
-                // A probing waiter ends through its policy. A parked one ends here, after one
-                // attempt of its own if it never made one: every wait tries at least once.
-                if (ec || op->now != acquire_op::phase::parked)
-                    return;
-                if (op->attempted)
-                    finish(op, errc::timed_out);
-                else
-                    begin_attempt(op);
-            });
-        }
-
         auto& entry = entry_of(l);
         entry.queue.push_back(op);
         if (entry.queue.front() == op)
-            probe(op, entry);
+            return probe(op, entry); // a prober ends through its policy
+        if (timeout >= forever)
+            return;
+        // Parked behind another waiter, it ends here, after one attempt of its own if it never
+        // made one: every wait tries at least once. A parked waiter that becomes the prober
+        // ends through its policy instead.
+        op->deadline.expires_after(timeout);
+        op->deadline.async_wait([this, op](error_code ec) {
+            if (ec || op->now != acquire_op::phase::parked)
+                return;
+            if (op->attempted)
+                finish(op, errc::timed_out);
+            else
+                begin_attempt(op);
+        });
     });
 }
 
