@@ -16,6 +16,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <exception>
+#include <optional>
 #include <vector>
 
 namespace locknix::test {
@@ -123,6 +124,53 @@ BOOST_DATA_TEST_CASE(waiters_acquire_in_arrival_order, data::make(holders) * dat
     drain(io);
     const std::size_t holder_claims = holder_kind == first_holder::this_process ? 1 : 0;
     BOOST_TEST(claims_in(dir, "lock") == holder_claims, "only the idle holder's claim is left");
+}
+
+// Only the first waiter of a path probes; a waiter parked behind it ends on its own deadline,
+// after one attempt of its own, while the prober waits on; the prober then gets the lock.
+BOOST_DATA_TEST_CASE(a_parked_waiter_ends_on_its_own_deadline, data::make(modes), mode) {
+    temp_dir dir;
+    const auto path = dir / "lock";
+    auto fs = std::make_shared<fault_fs>();
+    asio::io_context io;
+    async_file_lock prober(io.get_executor(), path, test_options(fs), mode.options);
+    async_file_lock patient(io.get_executor(), path, test_options(fs), mode.options);
+    async_file_lock hasty(io.get_executor(), path, test_options(fs), mode.options);
+    const auto planted = plant_lock(path, "elsewhere", 4242, whole_second_now() + 1h);
+
+    std::optional<error_code> probed, waited, tried;
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        prober.async_acquire(1h, [&](error_code ec) { probed = ec; });
+        patient.async_acquire(30ms, [&](error_code ec) { waited = ec; });
+        hasty.async_acquire(0s, [&](error_code ec) { tried = ec; });
+        co_await service_round_trip(dir.path());
+        fs->reset_counts();
+        // Bounded, so that a parked waiter that never ends fails the test instead of hanging it.
+        const auto bound = std::chrono::steady_clock::now() + 10s;
+        while ((!waited || !tried) && std::chrono::steady_clock::now() < bound)
+            co_await asio::post(io, asio::use_awaitable);
+    }());
+    BOOST_TEST_REQUIRE(waited.has_value());
+    BOOST_TEST_REQUIRE(tried.has_value());
+    BOOST_TEST(*waited == errc::timed_out);
+    BOOST_TEST(*tried == errc::timed_out);
+    BOOST_TEST(!probed.has_value(), "the prober waits on");
+    const auto links_from = [&](const async_file_lock& lock) {
+        std::size_t n = 0;
+        for (const auto& call : fs->calls())
+            n += call.op == fs_op::link && call.path == lock.claim_path() ? 1u : 0u;
+        return n;
+    };
+    BOOST_TEST(links_from(patient) == 1u);
+    BOOST_TEST(links_from(hasty) == 1u);
+    BOOST_TEST(!exists(patient.claim_path()));
+    BOOST_TEST(!exists(hasty.claim_path()));
+
+    remove_file(path);
+    remove_file(planted);
+    run_until(io, [&] { return probed.has_value(); });
+    BOOST_TEST(probed.value() == error_code());
+    BOOST_TEST(prober.held());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
