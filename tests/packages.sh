@@ -6,5 +6,5 @@ locknix_build_packages=(
 )
 locknix_test_packages=(
     clang clang-format libclang-rt-14-dev
-    python3 python3-flufl.lock util-linux procps
+    python3 python3-flufl.lock util-linux procps strace
 )

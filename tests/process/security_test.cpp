@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,7 +261,12 @@ BOOST_AUTO_TEST_CASE(symlink_at_the_breaker_mutex_path) {
 // may not create a claim (a directory it cannot write) gets an error that names the path, and
 // the lock is left as it was.
 
+// Under CI (CI=true), whose test command installs setpriv and runs as root, the permission cases
+// always run, so that a machine that cannot switch users fails them instead of skipping them.
 bool can_switch_users() {
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true")
+        return true;
     return ::geteuid() == 0 && ::access(LOCKNIX_SETPRIV, X_OK) == 0;
 }
 
