@@ -48,7 +48,7 @@ lock_service::lock_service(asio::execution_context& context)
 
 lock_service::~lock_service() = default;
 
-const asio::any_io_executor& lock_service::strand(const asio::any_io_executor& executor) {
+const strand_executor& lock_service::strand(const asio::any_io_executor& executor) {
     std::lock_guard guard(strand_mutex_);
     if (!strand_)
         strand_.emplace(asio::make_strand(executor));
@@ -344,7 +344,7 @@ void lock_service::arm_refresher(const std::shared_ptr<async_lock_impl>& lock, b
     const auto& o = lock->core.options();
     const auto period = o.lifetime / 3;
     if (!lock->refresher)
-        lock->refresher = std::make_unique<asio::steady_timer>(*strand_);
+        lock->refresher = std::make_unique<strand_timer>(*strand_);
     lock->refresher->expires_after(soon ? std::max<nanoseconds>(o.min_poll, period / 10) : period);
     lock->refresher->async_wait([this, lock](error_code ec) {
         if (ec || !lock->held || !lock->keep_alive)

@@ -35,6 +35,14 @@ namespace locknix::detail {
 
 class lock_service;
 
+/// The service's strand, kept as its own type: copying it costs no allocation, where an
+/// `any_io_executor` holding a strand allocates at every copy. Its timers hold it the same way.
+using strand_executor = boost::asio::strand<boost::asio::any_io_executor>;
+using strand_timer =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      strand_executor>;
+
 /// A completion handler, and the work it keeps counted on the lock's executor until it runs.
 struct pending_handler {
     async_file_lock::completion_handler handler;
@@ -49,13 +57,13 @@ struct acquire_op {
     enum class phase { parked, attempting, polling, done };
 
     acquire_op(std::shared_ptr<async_lock_impl> l, pending_handler h, wait_policy p,
-               const boost::asio::any_io_executor& strand)
+               const strand_executor& strand)
         : lock(std::move(l)), handler(std::move(h)), policy(p), deadline(strand) {}
 
     std::shared_ptr<async_lock_impl> lock;
     pending_handler handler;
     wait_policy policy;
-    boost::asio::steady_timer deadline;
+    strand_timer deadline;
     phase now = phase::parked;
     bool attempted = false;
     bool cancelled = false;
@@ -89,7 +97,7 @@ public:
     bool closing = false;
     std::shared_ptr<acquire_op> pending;
     // Made on the first keep-alive: most locks never have one.
-    std::unique_ptr<boost::asio::steady_timer> refresher;
+    std::unique_ptr<strand_timer> refresher;
     std::list<pending_handler> lost_waiters;
 };
 
@@ -102,7 +110,7 @@ public:
     ~lock_service() override;
 
     /// The strand of this service, made from the first executor that asks.
-    const boost::asio::any_io_executor& strand(const boost::asio::any_io_executor& executor);
+    const strand_executor& strand(const boost::asio::any_io_executor& executor);
 
     void acquire(std::shared_ptr<async_lock_impl> lock, std::chrono::nanoseconds timeout,
                  pending_handler handler);
@@ -116,7 +124,7 @@ private:
     struct path_entry {
         std::list<std::shared_ptr<acquire_op>> queue;
         async_lock_impl* holder = nullptr;
-        std::optional<boost::asio::steady_timer> poll;
+        std::optional<strand_timer> poll;
         std::string dir;
         bool watching = false;
     };
@@ -146,7 +154,7 @@ private:
     void read_events();
 
     std::mutex strand_mutex_;
-    std::optional<boost::asio::any_io_executor> strand_;
+    std::optional<strand_executor> strand_;
     boost::asio::thread_pool pool_{2};
 
     std::unordered_map<std::string, path_entry> entries_;
