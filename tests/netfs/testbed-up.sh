@@ -103,6 +103,15 @@ make_hosts() {
         for i in $(seq 1 "$NETFS_N"); do echo "$(netfs_host_ip "$i") host$i"; done
     } >"$NETFS_B/etc/hosts"
     printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$NETFS_B/etc/resolv.conf"
+    # Each host bind-mounts its own copies over these, so they must exist (a minimal root file
+    # system, such as a debootstrap minbase, may have neither); an empty one changes nothing.
+    local f
+    for f in /etc/hosts /etc/resolv.conf; do
+        if [ ! -e "$f" ]; then
+            netfs_say "$f is missing: creating an empty one for the hosts' bind mounts"
+            : >"$f"
+        fi
+    done
 
     local i ns
     for i in $(seq 1 "$NETFS_N"); do
