@@ -106,6 +106,8 @@ def discover_peers(build, only_peers):
         ("locknix_blocking_poll", "locknix blocking, polling only", "locknix",
          exe("locknix_blocking", "--opt", "inotify=0"), [], False, "use_inotify = false"),
         ("locknix_async", "locknix async", "locknix", exe("locknix_async"), [], False, ""),
+        ("locknix_async_loop", "locknix async, calls on the loop", "locknix",
+         exe("locknix_async", "--opt", "loop=1"), [], False, "syscall_mode::event_loop"),
         ("floor_fresh", "floor, fresh claim", "floor", exe("floor", "--opt", "claim=fresh"), [],
          False, "open O_EXCL, write, futimens, close, link, unlink, unlink"),
         ("floor_reused", "floor, reused claim", "floor", exe("floor", "--opt", "claim=reused"), [],
@@ -132,14 +134,14 @@ def discover_peers(build, only_peers):
 
 
 SCENARIO_PEERS = {
-    "cycle": ["locknix_blocking", "locknix_async", "floor_fresh", "floor_reused", "liblockfile",
-              "flufl", "flock"],
-    "handoff": ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "flufl",
-                "liblockfile", "liblockfile_i1", "liblockfile_i0", "flock"],
-    "contend": ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "flufl",
-                "liblockfile", "flock"],
-    "syscalls": ["locknix_blocking", "locknix_async", "floor_fresh", "floor_reused",
-                 "liblockfile", "flufl", "flock"],
+    "cycle": ["locknix_blocking", "locknix_async", "locknix_async_loop", "floor_fresh",
+              "floor_reused", "liblockfile", "flufl", "flock"],
+    "handoff": ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "locknix_async_loop",
+                "flufl", "liblockfile", "liblockfile_i1", "liblockfile_i0", "flock"],
+    "contend": ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "locknix_async_loop",
+                "flufl", "liblockfile", "flock"],
+    "syscalls": ["locknix_blocking", "locknix_async", "locknix_async_loop", "floor_fresh",
+                 "floor_reused", "liblockfile", "flufl", "flock"],
 }
 
 

@@ -2,7 +2,8 @@
 //
 // One io_context runs on the driver's thread. Cycles run inside one coroutine, so a timed cycle is
 // `co_await acquire(timeout)` + `co_await release()` and nothing else; a single acquire or release
-// of the serve mode runs its own short coroutine. Options: see locknix_options.hpp.
+// of the serve mode runs its own short coroutine. Options: see locknix_options.hpp, and
+// loop=1 to run the system calls on the event loop (syscall_mode::event_loop).
 #include "async_cleanup.hpp"
 #include "bench_driver.h"
 #include "locknix_options.hpp"
@@ -31,8 +32,10 @@ struct async_lock {
     asio::io_context io;
     std::optional<locknix::async_file_lock> lock;
 
-    async_lock(const char* lock_path, const locknix::lock_options& options) : path{lock_path} {
-        lock.emplace(io.get_executor(), lock_path, options);
+    async_lock(const char* lock_path, const locknix::lock_options& options,
+               locknix::async_options async)
+        : path{lock_path} {
+        lock.emplace(io.get_executor(), lock_path, options, async);
     }
 };
 
@@ -90,11 +93,16 @@ int run_to_end(async_lock& self, const char* operation, asio::awaitable<void> ta
 
 void* open_lock(const char* lock_path, const bench_option* options, int count) {
     const auto lock_options = read_lock_options(options, count);
-    if (!lock_options)
+    // loop=1: the system calls run on the event loop instead of the pool (local disks).
+    const std::int64_t on_loop = bench_option_int(options, count, "loop", 0);
+    if (!lock_options || on_loop < 0)
         return nullptr;
+    locknix::async_options async;
+    if (on_loop != 0)
+        async.syscalls = locknix::syscall_mode::event_loop;
 
     try {
-        return new async_lock{lock_path, *lock_options};
+        return new async_lock{lock_path, *lock_options, async};
     } catch (const std::exception& error) {
         std::fprintf(stderr, "locknix_async: async_file_lock %s: %s\n", lock_path, error.what());
         return nullptr;

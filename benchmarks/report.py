@@ -14,7 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "floor_fresh",
+ORDER = ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "locknix_async_loop",
+         "floor_fresh",
          "floor_reused", "liblockfile", "liblockfile_i1", "liblockfile_i0", "flufl", "flock"]
 
 
@@ -131,6 +132,7 @@ def cycle_note(key):
     return {
         "locknix_blocking": "file_lock::acquire(timeout) + release()",
         "locknix_async": "co_await acquire(timeout) + co_await release()",
+        "locknix_async_loop": "the same, async_options{.syscalls = syscall_mode::event_loop}",
         "liblockfile": "lockfile_create(path, 0, 0) + lockfile_remove(path)",
         "flufl": "Lock.lock(timeout) + Lock.unlock(), in-process",
         "flock": "flock(LOCK_EX) + flock(LOCK_UN) on an open descriptor",
@@ -218,7 +220,9 @@ def write_markdown(results, path):
 
 
 def peer_color(key):
-    return plt.get_cmap("tab10")(order_key(key) % 10)
+    # tab10 has ten colours; the peers past them (the flock(2) floor last) are drawn in black.
+    index = order_key(key)
+    return plt.get_cmap("tab10")(index) if index < 10 else "black"
 
 
 def handoff_chart(results, path):
