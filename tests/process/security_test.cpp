@@ -284,15 +284,22 @@ std::vector<std::string> try_as_nobody(const std::string& lock_path) {
     return lines;
 }
 
+// A world-writable sticky directory, as /tmp, in `dir` (which only root may write): anyone may
+// create files there, but only their owner may rename or remove them.
+std::string make_sticky_dir(const temp_dir& dir) {
+    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const auto shared = dir / "shared";
+    BOOST_TEST_REQUIRE(::mkdir(shared.c_str(), 0777) == 0);
+    BOOST_TEST_REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    return shared;
+}
+
 BOOST_AUTO_TEST_CASE(sticky_directory_stops_the_breaker,
                      *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
                          return can_switch_users();
                      })) {
     temp_dir dir("sticky");
-    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
-    const auto shared = dir / "shared";
-    BOOST_TEST_REQUIRE(::mkdir(shared.c_str(), 0777) == 0);
-    BOOST_TEST_REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    const auto shared = make_sticky_dir(dir);
     const auto lock_path = shared + "/app.lock";
 
     const auto claim = leave_expired_lock(lock_path);
@@ -343,10 +350,7 @@ BOOST_AUTO_TEST_CASE(another_users_stale_breaker_mutex_is_reported,
                          return can_switch_users();
                      })) {
     temp_dir dir("stale-mutex-sticky");
-    BOOST_TEST_REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
-    const auto shared = dir / "shared";
-    BOOST_TEST_REQUIRE(::mkdir(shared.c_str(), 0777) == 0);
-    BOOST_TEST_REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+    const auto shared = make_sticky_dir(dir);
     const auto lock_path = shared + "/app.lock";
 
     // nobody's own holder died with an expired lock; root's breaker died holding the mutex.
