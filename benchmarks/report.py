@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 ORDER = ["locknix_blocking", "locknix_blocking_poll", "locknix_async", "locknix_async_loop",
-         "floor_fresh",
-         "floor_reused", "liblockfile", "liblockfile_i1", "liblockfile_i0", "flufl", "flock"]
+         "floor_fresh", "floor_reused", "liblockfile", "liblockfile_i1", "liblockfile_i0", "flufl",
+         "flock"]
 
 
 def order_key(key):
